@@ -1,0 +1,53 @@
+"""What a replication leaves behind: fixed-size per-tick arrays, filled by either engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.kernels.histogram import LATENCY_BINS
+from sim.kernels.tick import COUNT_FIELDS, SAMPLE_COLUMNS, VALUE_FIELDS
+
+
+@dataclass
+class Aggregates:
+    """Per-tick counts by segment, per-tick sums and p99, and one run-wide latency histogram."""
+
+    tick_start_s: np.ndarray  # float64[ticks]
+    tick_length_s: np.ndarray  # float64[ticks]
+    counts: np.ndarray  # float64[ticks, segments, COUNT_FIELDS]
+    values: np.ndarray  # float64[ticks, VALUE_FIELDS]
+    latency_p99_s: np.ndarray  # float64[ticks]
+    histogram: np.ndarray  # int64[LATENCY_BINS]
+    sample: list[np.ndarray] = field(default_factory=list)  # blocks of [tick, *SAMPLE_COLUMNS]
+    sample_overflow: bool = False
+    kernel_s: float = 0.0  # seconds inside the data-plane kernel (fast engine only)
+    pool_mean_occupancy: float = float("nan")  # time-averaged requests in the pool (reference)
+
+    @classmethod
+    def empty(cls, horizon_s: float, tick_s: float, segments: int) -> Aggregates:
+        """Zeroed arrays for a horizon cut into ticks (the last one may be shorter)."""
+        starts = np.arange(0.0, horizon_s, tick_s)
+        starts = starts[starts < horizon_s - 1e-9]
+        lengths = np.minimum(tick_s, horizon_s - starts)
+        ticks = starts.shape[0]
+        return cls(
+            tick_start_s=starts,
+            tick_length_s=lengths,
+            counts=np.zeros((ticks, segments, COUNT_FIELDS)),
+            values=np.zeros((ticks, VALUE_FIELDS)),
+            latency_p99_s=np.full(ticks, np.nan),
+            histogram=np.zeros(LATENCY_BINS, dtype=np.int64),
+        )
+
+    @property
+    def ticks(self) -> int:
+        """Number of ticks."""
+        return int(self.tick_start_s.shape[0])
+
+    def sample_rows(self) -> np.ndarray:
+        """All sampled calls as one [rows, 1 + len(SAMPLE_COLUMNS)] array."""
+        if not self.sample:
+            return np.zeros((0, 1 + len(SAMPLE_COLUMNS)))
+        return np.concatenate(self.sample)

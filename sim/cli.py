@@ -1,0 +1,135 @@
+"""The `distill-sim` command line: run, validate, schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from sim.problems import BadInput
+from sim.scenario import Scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate distilling a teacher LLM into a student and routing between them.",
+)
+err = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: path=value in TOML syntax (repeatable)."),
+]
+
+
+def _fail(problems: list[str]) -> None:
+    for line in problems:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _guarded(fn: Callable[[], Any]) -> Any:
+    """Run a command body: bad input exits 2 with one line per problem, a crash exits 1."""
+    try:
+        return fn()
+    except BadInput as bad:
+        _fail(bad.problems)
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as crash:  # a bug, not bad input: say so in one line and exit 1
+        err.print(f"error: {type(crash).__name__}: {crash}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    set_: SetOption = None,
+    seed: Annotated[int | None, typer.Option(help="Override scenario.seed.")] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Override scenario.replications.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default results/<name>/<run-id>).")
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print only the summary JSON on stdout.")
+    ] = False,
+    calls_sample: Annotated[
+        float, typer.Option(help="Share of calls to record in calls.parquet (0 = none).")
+    ] = 0.0,
+    engine: Annotated[str, typer.Option(help="fast (numba) or reference (SimPy per request).")] = (
+        "fast"
+    ),
+) -> None:
+    """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
+    from sim import runner
+
+    def body() -> None:
+        problems = []
+        if engine not in ("fast", "reference"):
+            problems.append(f"--engine: got {engine!r}; expected fast or reference")
+        if not 0.0 <= calls_sample <= 1.0:
+            problems.append(f"--calls-sample: got {calls_sample}; expected a share in [0, 1]")
+        if seed is not None and seed < 0:
+            problems.append(f"--seed: got {seed}; expected an integer ≥ 0")
+        if replications is not None and replications < 1:
+            problems.append(f"--replications: got {replications}; expected an integer ≥ 1")
+        overrides = list(set_ or [])
+        if seed is not None:
+            overrides.append(f"scenario.seed={seed}")
+        if replications is not None:
+            overrides.append(f"scenario.replications={replications}")
+        if problems:
+            raise BadInput(problems)
+        scenario = runner.load(file, overrides)
+        result = runner.run(
+            scenario, engine=engine, sample_fraction=calls_sample, show_progress=not json_
+        )
+        directory = runner.save(result, out)
+        if json_:
+            sys.stdout.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+        else:
+            runner.print_summary(result.summary, directory)
+
+    _guarded(body)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario file; print every problem, or a one-line description of what it runs."""
+    from sim.scenario_file import load_scenario
+
+    def body() -> None:
+        s = load_scenario(file, list(set_ or []))
+        segments = ", ".join(seg.name for seg in s.segments)
+        print(
+            f"{file}: ok — {s.scenario.name}: {s.router.policy} over "
+            f"{s.scenario.horizon_days:g} days, {s.traffic.calls_per_day:g} calls/day, "
+            f"segments {segments}"
+        )
+
+    _guarded(body)
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario file's JSON Schema (for editors)."""
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

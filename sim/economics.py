@@ -1,0 +1,148 @@
+"""Money: per-tick cost terms, break-even, and the seed's back-of-envelope formula."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.aggregates import Aggregates
+from sim.distributions import frozen
+from sim.kernels import tick
+from sim.scenario import Scenario
+from sim.traffic import MONTH_S, expected_calls
+
+COST_TERMS = (
+    "student_gpu_usd",
+    "teacher_usd",
+    "verifier_usd",
+    "human_usd",
+    "fixed_usd",
+    "retraining_usd",
+)
+
+
+def deploys_student(scenario: Scenario) -> bool:
+    """teacher_only is the stay-on-the-API baseline: no GPUs, no dataset, no training, no upkeep."""
+    return scenario.router.policy != "teacher_only"
+
+
+def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
+    """Every cost term per tick (USD), plus their total and the teacher-only counterfactual."""
+    ticks = agg.ticks
+    econ = scenario.economics
+    zeros = np.zeros(ticks)
+    costs = {name: zeros.copy() for name in COST_TERMS}
+    if deploys_student(scenario):
+        hours = agg.tick_length_s / 3600.0
+        costs["student_gpu_usd"] = scenario.student.servers * scenario.student.gpu_hour_usd * hours
+        fixed = econ.maintenance_usd_per_month * agg.tick_length_s / MONTH_S
+        fixed[0] += econ.dataset_usd + econ.training_usd
+        costs["fixed_usd"] = fixed
+    costs["teacher_usd"] = agg.values[:, tick.TEACHER_USD].copy()
+    costs["total_usd"] = np.sum([costs[name] for name in COST_TERMS], axis=0)
+    costs["teacher_only_usd"] = agg.values[:, tick.TEACHER_ONLY_USD].copy()
+    return costs
+
+
+def break_even_day(
+    cumulative_cost: np.ndarray, cumulative_teacher_only: np.ndarray, tick_end_s: np.ndarray
+) -> float | None:
+    """First day after which distill stays at or below teacher-only to the horizon (None if never).
+
+    Resolution is one tick: the day is the end of the first tick of the final run of ticks where
+    the cumulative distill-and-route cost is at or below the cumulative teacher-only cost.
+    """
+    ahead = cumulative_cost <= cumulative_teacher_only + 1e-9
+    if ahead.size == 0 or not ahead[-1]:
+        return None
+    behind = np.flatnonzero(~ahead)
+    if behind.size == 0:
+        return 0.0
+    return float(tick_end_s[behind[-1] + 1] / 86400.0)
+
+
+def _segment_shares(scenario: Scenario) -> np.ndarray:
+    w = np.array([s.weight for s in scenario.segments], dtype=float)
+    return w / w.sum()
+
+
+def teacher_usd_per_call(scenario: Scenario) -> np.ndarray:
+    """Expected teacher price of one call, per segment (tokens are floored as in the kernels)."""
+    t = scenario.teacher
+    out = []
+    for s in scenario.segments:
+        tokens_in = _mean_floor(s.tokens_in)
+        tokens_out = _mean_floor(s.tokens_out)
+        out.append((tokens_in * t.input_usd_per_mtok + tokens_out * t.output_usd_per_mtok) / 1e6)
+    return np.array(out)
+
+
+def _mean_floor(dist: Any) -> float:
+    u = (np.arange(200000) + 0.5) / 200000
+    return float(np.floor(frozen(dist).ppf(u)).mean())
+
+
+def analytic_fallback_rate(scenario: Scenario) -> float:
+    """The cascade's fallback rate on the day-0 mix: Σ w · (p·F₁(t) + (1−p)·F₀(t))."""
+    if scenario.router.policy == "teacher_only":
+        return 1.0
+    if scenario.router.policy != "cascade":
+        return 0.0
+    total = 0.0
+    for share, s in zip(_segment_shares(scenario), scenario.segments, strict=True):
+        threshold = scenario.threshold_for(s.name)
+        p = s.student_accuracy
+        below = p * _cdf_below(s.confidence_correct, threshold) + (1 - p) * _cdf_below(
+            s.confidence_wrong, threshold
+        )
+        total += share * below
+    return float(total)
+
+
+def _cdf_below(dist: Any, x: float) -> float:
+    """P(confidence < x): the cascade falls back on a strict inequality."""
+    f = frozen(dist)
+    if hasattr(f, "value"):
+        return float(f.value < x)
+    return float(f.cdf(x))
+
+
+def eval_error_rate(scenario: Scenario) -> float:
+    """The student's error on its training-time mix: what an offline eval set would show."""
+    shares = _segment_shares(scenario)
+    seen = np.array([s.in_training for s in scenario.segments])
+    if not seen.any() or shares[seen].sum() == 0:
+        return float("nan")
+    errors = np.array([1 - s.student_accuracy for s in scenario.segments])
+    return float((shares[seen] * errors[seen]).sum() / shares[seen].sum())
+
+
+def planned(scenario: Scenario) -> dict[str, Any]:
+    """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r) on the planned values."""
+    n = expected_calls(scenario.traffic, 0.0, scenario.horizon_s)
+    shares = _segment_shares(scenario)
+    c_t = float((shares * teacher_usd_per_call(scenario)).sum())
+    econ = scenario.economics
+    hours = scenario.horizon_s / 3600.0
+    gpu = scenario.student.servers * scenario.student.gpu_hour_usd * hours
+    c_s = gpu / n
+    q = analytic_fallback_rate(scenario)
+    fixed = econ.dataset_usd + econ.training_usd
+    maintenance = econ.maintenance_usd_per_month * scenario.horizon_s / MONTH_S
+    # the fallback path pays the teacher on top of the GPU share already in c_s
+    distill = fixed + maintenance + n * ((1 - q) * c_s + q * (c_t + c_s))
+    teacher_only = n * c_t
+    return {
+        "calls": n,
+        "teacher_usd_per_call": c_t,
+        "student_usd_per_call": c_s,
+        "fallback_rate": q,
+        "fallback_usd_per_call": c_t + c_s,
+        "dataset_and_training_usd": fixed,
+        "maintenance_usd": maintenance,
+        "teacher_only_usd": teacher_only,
+        "distill_usd": distill,
+        "savings_usd": teacher_only - distill,
+        "distill_wins": bool(teacher_only > distill),
+    }

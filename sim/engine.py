@@ -1,0 +1,146 @@
+"""The fast engine: a SimPy control plane stepping ticks, numba kernels doing every request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.aggregates import Aggregates
+from sim.kernels.arrivals import rate_bound
+from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
+from sim.kernels.tick import (
+    SAMPLE_COLUMNS,
+    STATE_CALL_INDEX,
+    STATE_SAMPLE_OVERFLOW,
+    UNIFORMS,
+    run_tick,
+)
+from sim.parameters import KernelParameters
+from sim.scenario import Scenario
+
+Progress = Callable[[float], None]
+
+
+def replication_streams(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """One SeedSequence per replication, each independent of how many replications there are."""
+    return np.random.SeedSequence(seed).spawn(replications)
+
+
+def request_generator(stream: np.random.SeedSequence) -> np.random.Generator:
+    """The generator of a replication's request stream (its first child stream)."""
+    return np.random.Generator(np.random.PCG64DXSM(stream.spawn(1)[0]))
+
+
+class DataPlane:
+    """Carried state of one replication's kernels: slot free times, call counter, buffers."""
+
+    def __init__(
+        self, params: KernelParameters, rng: np.random.Generator, sample_fraction: float
+    ) -> None:
+        self.params = params
+        self.rng = rng
+        self.free_at = np.zeros(params.slots)
+        self.state = np.zeros(2, dtype=np.int64)
+        self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
+        self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
+        self.kernel_s = 0.0  # time spent inside run_tick, for the benchmarks
+
+    def step(self, agg: Aggregates, k: int, t0: float, t1: float) -> None:
+        """Run every request arriving in [t0, t1) and store tick k's aggregates."""
+        p, tables = self.params, self.params.tables
+        capacity = 0
+        if self.sample_every:
+            bound, _ = rate_bound(t0, t1, p.traffic)
+            expected = bound * (t1 - t0)
+            capacity = int(expected / self.sample_every + 10 * np.sqrt(expected) + 64)
+        sample = np.zeros((capacity, len(SAMPLE_COLUMNS)))
+        self.tick_hist[:] = 0
+        bound, _ = rate_bound(t0, t1, p.traffic)
+        candidates = int(self.rng.poisson(bound * (t1 - t0)))
+        uniforms = self.rng.random((candidates, UNIFORMS))
+        spacing_end = float(self.rng.standard_exponential())
+        started = time.perf_counter()
+        rows = run_tick(
+            uniforms,
+            spacing_end,
+            t0,
+            t1,
+            p.policy,
+            p.traffic,
+            p.segments,
+            p.models,
+            tables.spec,
+            tables.table,
+            self.free_at,
+            self.state,
+            self.sample_every,
+            agg.counts[k],
+            agg.values[k],
+            self.tick_hist,
+            sample,
+        )
+        self.kernel_s += time.perf_counter() - started
+        agg.histogram += self.tick_hist
+        agg.latency_p99_s[k] = histogram_quantile(self.tick_hist, 0.99)
+        if rows:
+            agg.sample.append(np.column_stack([np.full(rows, k), sample[:rows]]))
+        agg.sample_overflow = bool(self.state[STATE_SAMPLE_OVERFLOW])
+
+    @property
+    def calls(self) -> int:
+        """Calls simulated so far."""
+        return int(self.state[STATE_CALL_INDEX])
+
+
+def tick_driver(
+    env: simpy.Environment, plane: DataPlane, agg: Aggregates, progress: Progress | None
+) -> Generator[Any, Any, None]:
+    """The control plane's clock: each tick hands the current parameters to the data plane."""
+    for k in range(agg.ticks):
+        t0 = float(agg.tick_start_s[k])
+        t1 = t0 + float(agg.tick_length_s[k])
+        plane.step(agg, k, t0, t1)
+        if progress is not None:
+            progress((k + 1) / agg.ticks)
+        yield env.timeout(t1 - env.now)
+
+
+def run_replication(
+    scenario: Scenario,
+    params: KernelParameters,
+    stream: np.random.SeedSequence,
+    sample_fraction: float = 0.0,
+    progress: Progress | None = None,
+) -> Aggregates:
+    """One replication of the fast engine."""
+    agg = Aggregates.empty(scenario.horizon_s, scenario.scenario.tick_s, len(scenario.segments))
+    plane = DataPlane(params, request_generator(stream), sample_fraction)
+    env = simpy.Environment()
+    env.process(tick_driver(env, plane, agg, progress))
+    env.run()
+    agg.kernel_s = plane.kernel_s
+    return agg
+
+
+def run_fast(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    sample_fraction: float = 0.0,
+    progress: Progress | None = None,
+) -> list[Aggregates]:
+    """All replications of the fast engine, each on its own stream of the one SeedSequence."""
+    params = KernelParameters.from_scenario(scenario)
+    out = []
+    for r, stream in enumerate(replication_streams(seed, replications)):
+
+        def report(share: float, r: int = r) -> None:
+            if progress is not None:
+                progress((r + share) / replications)
+
+        out.append(run_replication(scenario, params, stream, sample_fraction, report))
+    return out

@@ -1,0 +1,249 @@
+"""From per-tick aggregates to the timeseries, the summary and its confidence intervals (polars)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from sim import economics
+from sim.aggregates import Aggregates
+from sim.kernels import tick
+from sim.kernels.histogram import histogram_quantile
+from sim.scenario import Scenario
+
+RATE_METRICS = (
+    "fallback_rate",
+    "error_rate",
+    "silent_failure_rate",
+    "excess_error_rate",
+    "secondary_silent_failure_rate",
+)
+SCALAR_METRICS = (
+    "calls",
+    *RATE_METRICS,
+    "eval_error_rate",
+    "latency_mean_s",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_p99_s",
+    "first_answer_p99_s",
+    "slo_attainment",
+    "queue_wait_mean_s",
+    "student_utilization",
+    "override_rate",
+    "failed_rate",
+    "cost_per_call_usd",
+    "teacher_only_cost_usd",
+    "savings_usd",
+    "savings_ratio",
+    "break_even_day",
+    "alerts",
+    "retrains",
+    "observed_error_rate",
+)
+
+
+def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
+    """One row per replication and tick with the raw counts, sums and cost terms."""
+    frames = []
+    for r, agg in enumerate(aggs):
+        counts = agg.counts.sum(axis=1)
+        costs = economics.tick_costs(scenario, agg)
+        columns: dict[str, Any] = {
+            "replication": np.full(agg.ticks, r, dtype=np.int64),
+            "tick": np.arange(agg.ticks, dtype=np.int64),
+            "time_s": agg.tick_start_s,
+            "tick_length_s": agg.tick_length_s,
+            "calls": counts[:, tick.CALLS].astype(np.int64),
+            "student_calls": counts[:, tick.STUDENT_CALLS],
+            "fallbacks": counts[:, tick.FALLBACKS],
+            "errors": counts[:, tick.ERRORS],
+            "silent_failures": counts[:, tick.SILENT],
+            "teacher_errors": counts[:, tick.TEACHER_ERRORS],
+            "wait_sum_s": agg.values[:, tick.WAIT_SUM],
+            "latency_sum_s": agg.values[:, tick.LATENCY_SUM],
+            "busy_s": agg.values[:, tick.BUSY_S],
+            "latency_p99_s": agg.latency_p99_s,
+            "student_version": np.ones(agg.ticks, dtype=np.int64),
+            **costs,
+        }
+        frames.append(pl.DataFrame(columns))
+    return pl.concat(frames)
+
+
+def _share(numerator: str, denominator: str = "calls") -> pl.Expr:
+    return (
+        pl.when(pl.col(denominator) > 0)
+        .then(pl.col(numerator) / pl.col(denominator))
+        .otherwise(None)
+    )
+
+
+def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
+    """The published timeseries: rates per tick, cost per tick and cumulative costs."""
+    return raw.with_columns(
+        _share("fallbacks").alias("fallback_rate"),
+        _share("errors").alias("error_rate"),
+        _share("silent_failures").alias("silent_failure_rate"),
+        _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
+        pl.col("total_usd").alias("cost_usd"),
+        pl.col("total_usd").cum_sum().over("replication").alias("cumulative_cost_usd"),
+        pl.col("teacher_only_usd")
+        .cum_sum()
+        .over("replication")
+        .alias("cumulative_teacher_only_usd"),
+        pl.col("latency_p99_s").fill_nan(None),
+    ).select(
+        "replication",
+        "tick",
+        "time_s",
+        "calls",
+        "fallback_rate",
+        "error_rate",
+        "silent_failure_rate",
+        "cost_usd",
+        "latency_p99_s",
+        "student_version",
+        "queue_wait_mean_s",
+        *economics.COST_TERMS,
+        "teacher_only_usd",
+        "cumulative_cost_usd",
+        "cumulative_teacher_only_usd",
+    )
+
+
+def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates]) -> list[dict]:
+    totals = raw.group_by("replication").agg(pl.all().exclude("tick").sum()).sort("replication")
+    slots = scenario.student.servers * scenario.student.concurrency
+    eval_error = economics.eval_error_rate(scenario)
+    rows = []
+    for row, agg in zip(totals.iter_rows(named=True), aggs, strict=True):
+        calls = row["calls"]
+
+        def rate(x: float, calls: float = calls) -> float:
+            return x / calls if calls > 0 else math.nan
+
+        hist = agg.histogram
+        quantiles = {q: float(histogram_quantile(hist, q)) for q in (0.5, 0.95, 0.99)}
+        cost = {name: row[name] for name in economics.COST_TERMS}
+        cost["total_usd"] = row["total_usd"]
+        teacher_only = row["teacher_only_usd"]
+        series = raw.filter(pl.col("replication") == row["replication"]).sort("tick")
+        end_s = np.append(series["time_s"].to_numpy(), scenario.horizon_s)
+        rows.append(
+            {
+                "calls": calls,
+                "fallback_rate": rate(row["fallbacks"]),
+                "error_rate": rate(row["errors"]),
+                "silent_failure_rate": rate(row["silent_failures"]),
+                "excess_error_rate": rate(row["errors"] - row["teacher_errors"]),
+                "secondary_silent_failure_rate": 0.0,
+                "eval_error_rate": eval_error,
+                "latency_mean_s": rate(row["latency_sum_s"]),
+                "latency_p50_s": quantiles[0.5],
+                "latency_p95_s": quantiles[0.95],
+                "latency_p99_s": quantiles[0.99],
+                "first_answer_p99_s": quantiles[0.99],
+                "slo_attainment": None,
+                "queue_wait_mean_s": (
+                    row["wait_sum_s"] / row["student_calls"] if row["student_calls"] else 0.0
+                ),
+                "student_utilization": row["busy_s"] / (slots * scenario.horizon_s),
+                "override_rate": 0.0,
+                "failed_rate": 0.0,
+                "cost": cost,
+                "cost_per_call_usd": rate(cost["total_usd"]),
+                "teacher_only_cost_usd": teacher_only,
+                "savings_usd": teacher_only - cost["total_usd"],
+                "savings_ratio": (
+                    (teacher_only - cost["total_usd"]) / teacher_only if teacher_only else None
+                ),
+                "break_even_day": economics.break_even_day(
+                    series["total_usd"].cum_sum().to_numpy(),
+                    series["teacher_only_usd"].cum_sum().to_numpy(),
+                    end_s,
+                ),
+                "alerts": 0,
+                "retrains": 0,
+                "observed_error_rate": None,
+            }
+        )
+    return rows
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _mean_and_ci(values: list[Any]) -> tuple[Any, list[float] | None]:
+    if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in values):
+        return None, None
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    if arr.size < 2:
+        return mean, None
+    half = float(stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size))
+    return mean, [mean - half, mean + half]
+
+
+def segment_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, dict[str, float]]:
+    """Per-segment calls (mean per replication) and rates (pooled over replications)."""
+    counts = np.sum([agg.counts.sum(axis=0) for agg in aggs], axis=0)
+    out = {}
+    for i, seg in enumerate(scenario.segments):
+        calls = counts[i, tick.CALLS]
+
+        def share(x: float, calls: float = calls) -> float | None:
+            return _clean(x / calls) if calls else None
+
+        out[seg.name] = {
+            "calls": _clean(calls / len(aggs)),
+            "fallback_rate": share(counts[i, tick.FALLBACKS]),
+            "error_rate": share(counts[i, tick.ERRORS]),
+            "silent_failure_rate": share(counts[i, tick.SILENT]),
+        }
+    return out
+
+
+def summarize(
+    scenario: Scenario, seed: int, aggs: list[Aggregates], raw: pl.DataFrame | None = None
+) -> dict[str, Any]:
+    """The summary contract of DESIGN.md: means over replications, with 95% CIs when R ≥ 2."""
+    raw = tick_frame(scenario, aggs) if raw is None else raw
+    reps = _per_replication(scenario, raw, aggs)
+    summary: dict[str, Any] = {
+        "scenario": scenario.scenario.name,
+        "policy": scenario.router.policy,
+        "seed": seed,
+        "replications": len(aggs),
+        "horizon_days": scenario.scenario.horizon_days,
+    }
+    ci: dict[str, list[float]] = {}
+    for name in SCALAR_METRICS:
+        mean, interval = _mean_and_ci([r[name] for r in reps])
+        summary[name] = _clean(mean)
+        if name in ("calls", "alerts", "retrains") and len(aggs) == 1 and mean is not None:
+            summary[name] = int(mean)
+        if interval is not None:
+            ci[name] = interval
+    cost = {}
+    for name in (*economics.COST_TERMS, "total_usd"):
+        mean, interval = _mean_and_ci([r["cost"][name] for r in reps])
+        cost[name] = _clean(mean)
+        if interval is not None:
+            ci[f"cost.{name}"] = interval
+    summary["cost"] = cost
+    summary["planned"] = {k: _clean(v) for k, v in economics.planned(scenario).items()}
+    summary["segments"] = segment_table(scenario, aggs)
+    summary["ci95"] = ci if len(aggs) >= 2 else {}
+    return summary

@@ -1,0 +1,172 @@
+"""One simulation run end to end: engine, metrics, files, and the table people read."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim import metrics, results
+from sim.aggregates import Aggregates
+from sim.engine import run_fast
+from sim.kernels.tick import SAMPLE_COLUMNS
+from sim.scenario import Scenario
+from sim.scenario_file import load_scenario, resolved
+
+
+@dataclass
+class RunResult:
+    """What a run produced, before and after it is written."""
+
+    scenario: Scenario
+    aggregates: list[Aggregates]
+    summary: dict[str, Any]
+    timeseries: pl.DataFrame
+    calls_sample: pl.DataFrame | None
+
+
+def load(file: Path, overrides: list[str]) -> Scenario:
+    """Load and validate a scenario with `--set` overrides."""
+    return load_scenario(file, overrides)
+
+
+def simulate(
+    scenario: Scenario, engine: str = "fast", sample_fraction: float = 0.0, progress: Any = None
+) -> list[Aggregates]:
+    """Run every replication on the chosen engine."""
+    seed, reps = scenario.scenario.seed, scenario.scenario.replications
+    if engine == "reference":
+        from sim.reference import run_reference
+
+        return run_reference(scenario, seed, reps, sample_fraction)
+    return run_fast(scenario, seed, reps, sample_fraction, progress)
+
+
+def run(
+    scenario: Scenario,
+    engine: str = "fast",
+    sample_fraction: float = 0.0,
+    show_progress: bool = False,
+) -> RunResult:
+    """Simulate and summarise."""
+    if show_progress and sys.stderr.isatty():
+        columns = (TextColumn("simulating"), BarColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+            task = bar.add_task("run", total=1.0)
+            aggs = simulate(
+                scenario, engine, sample_fraction, lambda x: bar.update(task, completed=x)
+            )
+    else:
+        aggs = simulate(scenario, engine, sample_fraction)
+    raw = metrics.tick_frame(scenario, aggs)
+    summary = metrics.summarize(scenario, scenario.scenario.seed, aggs, raw)
+    summary["engine"] = engine
+    sample = _calls_frame(scenario, aggs) if sample_fraction > 0 else None
+    return RunResult(scenario, aggs, summary, metrics.timeseries(raw), sample)
+
+
+def _calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
+    frames = []
+    names = [s.name for s in scenario.segments]
+    for r, agg in enumerate(aggs):
+        rows = agg.sample_rows()
+        cols: dict[str, Any] = {"replication": np.full(rows.shape[0], r, dtype=np.int64)}
+        cols["tick"] = rows[:, 0].astype(np.int64)
+        for j, name in enumerate(SAMPLE_COLUMNS, start=1):
+            cols[name] = rows[:, j]
+        frame = pl.DataFrame(cols).with_columns(
+            pl.col("segment").cast(pl.Int64).map_elements(names.__getitem__, pl.String),
+            *(
+                pl.col(c).cast(pl.Boolean)
+                for c in ("student_correct", "fell_back", "final_correct", "silent_failure")
+            ),
+        )
+        frames.append(frame)
+    return pl.concat(frames)
+
+
+def save(result: RunResult, out: Path | None) -> Path:
+    """Write the run's files atomically; return the run directory."""
+    s = result.scenario
+    directory = out or results.new_run_directory(
+        results.RESULTS_ROOT, s.scenario.name, s.scenario.seed, s.router.policy
+    )
+    frames = {"timeseries": result.timeseries}
+    if result.calls_sample is not None:
+        frames["calls"] = result.calls_sample
+    return results.write_run(directory, result.summary, resolved(s), frames)
+
+
+def _fmt(value: Any, kind: str = "") -> str:
+    if value is None:
+        return "—"
+    if kind == "%":
+        return f"{100 * value:.3f}%"
+    if kind == "$":
+        return f"${value:,.2f}"
+    if kind == "s":
+        return f"{value:.3f} s"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_summary(summary: dict[str, Any], directory: Path) -> None:
+    """A readable table of the answer: quality, latency, money."""
+    console = Console()
+    ci = summary.get("ci95", {})
+    title = (
+        f"{summary['scenario']} · {summary['policy']} · {summary['horizon_days']:g} days · "
+        f"seed {summary['seed']} · {summary['replications']} replication(s)"
+    )
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    rows = [
+        ("calls", "calls", ""),
+        ("fallback rate", "fallback_rate", "%"),
+        ("error rate", "error_rate", "%"),
+        ("silent failure rate", "silent_failure_rate", "%"),
+        ("excess error vs teacher alone", "excess_error_rate", "%"),
+        ("eval error (training mix)", "eval_error_rate", "%"),
+        ("latency p50", "latency_p50_s", "s"),
+        ("latency p99", "latency_p99_s", "s"),
+        ("student queue wait (mean)", "queue_wait_mean_s", "s"),
+        ("student GPU utilization", "student_utilization", "%"),
+        ("total cost", None, "$"),
+        ("teacher-only cost", "teacher_only_cost_usd", "$"),
+        ("savings", "savings_usd", "$"),
+        ("savings ratio", "savings_ratio", "%"),
+        ("cost per call", "cost_per_call_usd", "$"),
+        ("break-even day", "break_even_day", ""),
+    ]
+    for label, key, kind in rows:
+        value = summary["cost"]["total_usd"] if key is None else summary.get(key)
+        interval = ci.get("cost.total_usd" if key is None else key)
+        shown = (
+            _fmt(value, kind)
+            if kind != "$" or key != "cost_per_call_usd"
+            else ("—" if value is None else f"${value:.6f}")
+        )
+        band = f"{_fmt(interval[0], kind)} – {_fmt(interval[1], kind)}" if interval else ""
+        table.add_row(label, shown, band)
+    console.print(table)
+    cost = summary["cost"]
+    parts = ", ".join(f"{k.removesuffix('_usd')} {_fmt(v, '$')}" for k, v in cost.items() if v)
+    console.print(f"cost terms: {parts}")
+    plan = summary["planned"]
+    verdict = "distillation wins" if plan["distill_wins"] else "the teacher wins"
+    console.print(
+        f"planned (the seed's formula): teacher-only {_fmt(plan['teacher_only_usd'], '$')} vs "
+        f"distill {_fmt(plan['distill_usd'], '$')} at q={_fmt(plan['fallback_rate'], '%')}: "
+        f"{verdict}"
+    )
+    console.print(f"results: {directory}")

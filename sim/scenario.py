@@ -1,0 +1,287 @@
+"""The scenario file: pydantic models of every table, validated and frozen before the run."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+DIST_KINDS = ("constant", "exponential", "lognormal", "beta", "logit_normal", "empirical")
+
+
+class Strict(BaseModel):
+    """Base of every table: unknown keys are errors and a loaded scenario never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Constant(Strict):
+    """Always the same value."""
+
+    dist: Literal["constant"] = "constant"
+    value: NonNegative = Field(description="the value")
+
+
+class Exponential(Strict):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"]
+    mean: Positive = Field(description="mean")
+
+
+class Lognormal(Strict):
+    """Lognormal: median · exp(sigma · Z)."""
+
+    dist: Literal["lognormal"]
+    median: Positive = Field(description="median (exp of the log-mean)")
+    sigma: NonNegative = Field(description="standard deviation of the log")
+
+
+class Beta(Strict):
+    """Beta(a, b) on [0, 1]."""
+
+    dist: Literal["beta"]
+    a: Positive = Field(description="first shape parameter")
+    b: Positive = Field(description="second shape parameter")
+
+
+class LogitNormal(Strict):
+    """Logistic of a normal: 1 / (1 + exp(-(mu + sigma · Z))), on (0, 1)."""
+
+    dist: Literal["logit_normal"]
+    mu: Annotated[float, Field(allow_inf_nan=False)] = Field(description="mean of the logit")
+    sigma: NonNegative = Field(description="standard deviation of the logit")
+
+
+class Empirical(Strict):
+    """Resampled from a column of a data file (not supported yet)."""
+
+    dist: Literal["empirical"]
+    path: str = Field(description="CSV or Parquet file, relative to the scenario file")
+    column: str = Field(description="column holding the sample")
+
+
+def _bare_number_is_constant(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {"dist": "constant", "value": value}
+    if isinstance(value, dict) and "dist" not in value:
+        return {"dist": "<missing>", **value}
+    return value
+
+
+Distribution = Annotated[
+    Constant | Exponential | Lognormal | Beta | LogitNormal | Empirical,
+    Field(discriminator="dist"),
+    BeforeValidator(_bare_number_is_constant),
+]
+
+
+class ScenarioMeta(Strict):
+    """[scenario]: what is simulated, for how long, with which randomness."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        max_length=100,
+        description="names results/<name>/; letters, digits, '.', '_' and '-'",
+    )
+    description: str = Field("", description="one line for people")
+    horizon_days: Positive = Field(description="simulated time in days")
+    seed: int = Field(0, ge=0, description="root of the one SeedSequence every stream comes from")
+    replications: int = Field(1, ge=1, le=10000, description="independent runs; CIs need 2 or more")
+    tick_s: Positive = Field(3600.0, description="control-plane step in seconds")
+
+    @model_validator(mode="after")
+    def _tick_fits(self) -> ScenarioMeta:
+        if self.tick_s > self.horizon_days * 86400:
+            raise ValueError(
+                f"tick_s={self.tick_s} is longer than the horizon "
+                f"({self.horizon_days * 86400:g} s); expected tick_s ≤ horizon_days × 86400"
+            )
+        return self
+
+
+class Traffic(Strict):
+    """[traffic]: a Poisson process with rate calls_per_day/86400 · diurnal · weekly · growth."""
+
+    calls_per_day: Positive = Field(description="mean calls per day before the factors")
+    diurnal_amplitude: float = Field(
+        0.0, ge=0.0, lt=1.0, description="a in 1 + a·cos(2π(hour − peak_hour)/24); 0 ≤ a < 1"
+    )
+    peak_hour: float = Field(14.0, ge=0.0, lt=24.0, description="hour of the daily peak")
+    weekly: list[NonNegative] = Field(
+        default_factory=lambda: [1.0] * 7,
+        min_length=7,
+        max_length=7,
+        description="seven day factors, day 0 a Monday; normalised to mean 1",
+    )
+    growth_per_month: float = Field(
+        0.0, gt=-1.0, le=100.0, description="compound growth per 30-day month"
+    )
+
+    @field_validator("weekly")
+    @classmethod
+    def _some_day_has_traffic(cls, weekly: list[float]) -> list[float]:
+        if sum(weekly) <= 0:
+            raise ValueError("all seven factors are zero; expected at least one positive factor")
+        return weekly
+
+
+class Segment(Strict):
+    """[[segments]]: one slice of the traffic with its own tokens, accuracies and confidences."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$", description="unique name")
+    weight: NonNegative = Field(description="share of traffic at day 0 (weights are normalised)")
+    tokens_in: Distribution = Field(description="prompt tokens per call (a distribution)")
+    tokens_out: Distribution = Field(description="completion tokens per call (a distribution)")
+    student_accuracy: Probability = Field(description="accuracy of a student trained on it")
+    teacher_accuracy: Probability = Field(description="accuracy of the teacher")
+    confidence_correct: Distribution = Field(description="student confidence when right, on [0, 1]")
+    confidence_wrong: Distribution = Field(description="student confidence when wrong, on [0, 1]")
+    in_training: bool = Field(True, description="did the first student see this segment?")
+
+    @field_validator("confidence_correct", "confidence_wrong")
+    @classmethod
+    def _on_unit_interval(cls, dist: Any) -> Any:
+        if isinstance(dist, Exponential | Lognormal):
+            raise ValueError(
+                f"a {dist.dist} confidence can exceed 1; expected beta, logit_normal, "
+                "empirical or a constant in [0, 1]"
+            )
+        if isinstance(dist, Constant) and dist.value > 1:
+            raise ValueError(f"constant confidence {dist.value} > 1; expected a value in [0, 1]")
+        return dist
+
+
+class Student(Strict):
+    """[student]: the distilled model on a pool of GPU servers, FIFO queue."""
+
+    servers: int = Field(ge=1, le=100000, description="GPU servers, each paid busy or idle")
+    concurrency: int = Field(1, ge=1, le=1024, description="requests one server runs at once")
+    service_s: Distribution = Field(description="service time per request in seconds")
+    seconds_per_output_token: NonNegative = Field(0.0, description="added per output token")
+    gpu_hour_usd: NonNegative = Field(description="price of one server per hour")
+    unseen_accuracy: Probability = Field(
+        0.5, description="accuracy on segments it was never trained on"
+    )
+
+
+class Outage(Strict):
+    """One teacher outage."""
+
+    start_day: NonNegative = Field(description="day the outage starts")
+    hours: Positive = Field(description="how long it lasts")
+
+
+class Teacher(Strict):
+    """[teacher]: the frontier model behind an API, unlimited concurrency unless rate limited."""
+
+    input_usd_per_mtok: NonNegative = Field(description="price per million prompt tokens")
+    output_usd_per_mtok: NonNegative = Field(description="price per million completion tokens")
+    latency_s: Distribution = Field(description="time to first token, or the whole call")
+    seconds_per_output_token: NonNegative = Field(0.0, description="added per output token")
+    rate_limit_per_min: NonNegative = Field(0.0, description="0 = unlimited")
+    outages: list[Outage] = Field(default_factory=list, description="[{ start_day, hours }]")
+    on_teacher_unavailable: Literal["return_student", "fail"] = Field(
+        "return_student", description="what a fallback does during an outage"
+    )
+
+
+Policy = Literal["teacher_only", "student_only", "cascade", "verify", "ensemble"]
+POLICIES: tuple[str, ...] = ("teacher_only", "student_only", "cascade", "verify", "ensemble")
+
+
+class Router(Strict):
+    """[router]: which model answers each call."""
+
+    policy: Policy = Field(description="teacher_only | student_only | cascade | verify | ensemble")
+    threshold: Probability | None = Field(
+        None, description="cascade falls back below this student confidence"
+    )
+    segment_thresholds: dict[str, Probability] = Field(
+        default_factory=dict, description="per-segment thresholds, e.g. { long_tail = 0.95 }"
+    )
+    deadline_s: NonNegative = Field(0.0, description="0 = no deadline")
+    on_deadline: Literal["return_student", "fail"] = Field(
+        "return_student", description="what a fallback late past the deadline does"
+    )
+    bypass_queue_s: NonNegative = Field(
+        0.0, description="0 = off; a longer student queue wait sends the call to the teacher"
+    )
+
+
+class Economics(Strict):
+    """[economics]: one-time and running costs of distilling (the seed's D, T, M)."""
+
+    dataset_usd: NonNegative = Field(0.0, description="D, paid on day 0")
+    training_usd: NonNegative = Field(0.0, description="T, paid on day 0")
+    maintenance_usd_per_month: NonNegative = Field(
+        0.0, description="M per 30-day month, accrued tick by tick"
+    )
+    engineer_day_usd: NonNegative = Field(0.0, description="price of one engineer day")
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioMeta
+    traffic: Traffic
+    segments: list[Segment] = Field(min_length=1, max_length=256)
+    student: Student
+    teacher: Teacher
+    router: Router
+    economics: Economics = Field(default_factory=Economics)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        problems: list[str] = []
+        names = [s.name for s in self.segments]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"segments: name {name!r} appears twice; expected unique names")
+        if sum(s.weight for s in self.segments) <= 0:
+            problems.append("segments.*.weight: all weights are zero; expected one positive")
+        for name in self.router.segment_thresholds:
+            if name not in names:
+                problems.append(
+                    f"router.segment_thresholds.{name}: unknown segment; expected one of {names}"
+                )
+        if self.router.policy == "cascade" and self.router.threshold is None:
+            missing = [n for n in names if n not in self.router.segment_thresholds]
+            if missing:
+                problems.append(
+                    "router.threshold: missing; cascade needs a threshold "
+                    f"(or segment_thresholds for {missing})"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def threshold_for(self, segment: str) -> float:
+        """The cascade threshold that applies to one segment (0 when none is set)."""
+        if segment in self.router.segment_thresholds:
+            return self.router.segment_thresholds[segment]
+        return self.router.threshold if self.router.threshold is not None else 0.0
+
+    @property
+    def horizon_s(self) -> float:
+        """Simulated time in seconds."""
+        return self.scenario.horizon_days * 86400.0
+
+    @property
+    def ticks(self) -> int:
+        """Number of control-plane ticks (the last may be shorter)."""
+        return math.ceil(self.horizon_s / self.scenario.tick_s - 1e-9)

@@ -1,0 +1,47 @@
+"""Traffic: the arrival rate, rate(t) = calls_per_day/86400 · diurnal · weekly · growth."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate
+
+from sim.scenario import Traffic
+
+MONTH_S = 30 * 86400.0
+
+
+def weekly_factors(traffic: Traffic) -> np.ndarray:
+    """The seven day factors normalised to mean 1."""
+    w = np.asarray(traffic.weekly, dtype=float)
+    return w * 7.0 / w.sum()
+
+
+def rate_params(traffic: Traffic) -> np.ndarray:
+    """Parameters the arrival kernel reads: base rate, amplitude, peak hour, log growth, 7 days."""
+    head = [
+        traffic.calls_per_day / 86400.0,
+        traffic.diurnal_amplitude,
+        traffic.peak_hour,
+        np.log1p(traffic.growth_per_month) / MONTH_S,
+    ]
+    return np.concatenate([np.asarray(head), weekly_factors(traffic)])
+
+
+def rate(traffic: Traffic, t_s: np.ndarray | float) -> np.ndarray:
+    """Calls per second at time t (seconds since the start, day 0 a Monday)."""
+    t = np.asarray(t_s, dtype=float)
+    hour = (t / 3600.0) % 24.0
+    diurnal = 1.0 + traffic.diurnal_amplitude * np.cos(2 * np.pi * (hour - traffic.peak_hour) / 24)
+    day = (t // 86400.0).astype(np.int64) % 7
+    growth = (1.0 + traffic.growth_per_month) ** (t / MONTH_S)
+    return traffic.calls_per_day / 86400.0 * diurnal * weekly_factors(traffic)[day] * growth
+
+
+def expected_calls(traffic: Traffic, start_s: float, end_s: float) -> float:
+    """The integral of the rate over [start, end): expected calls, integrated hour by hour."""
+    edges = np.arange(start_s, end_s, 3600.0)
+    edges = np.append(edges, end_s)
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        total += integrate.quad(lambda t: float(rate(traffic, t)), a, b)[0]
+    return total
