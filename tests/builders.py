@@ -1,0 +1,57 @@
+"""Small scenarios for tests, as plain dicts (edit them, then validate)."""
+
+import copy
+from typing import Any
+
+from sim.scenario import Scenario
+from sim.scenario_file import validate
+
+BASE: dict[str, Any] = {
+    "scenario": {"name": "test", "horizon_days": 1.0, "seed": 0, "tick_s": 3600},
+    "traffic": {"calls_per_day": 1_000_000},
+    "segments": [
+        {
+            "name": "core",
+            "weight": 1.0,
+            "tokens_in": 600,
+            "tokens_out": 40,
+            "student_accuracy": 0.9,
+            "teacher_accuracy": 0.97,
+            "confidence_correct": {"dist": "beta", "a": 9, "b": 1.5},
+            "confidence_wrong": {"dist": "beta", "a": 3, "b": 3},
+        }
+    ],
+    "student": {
+        "servers": 4,
+        "concurrency": 8,
+        "service_s": {"dist": "lognormal", "median": 0.1, "sigma": 0.3},
+        "gpu_hour_usd": 2.5,
+    },
+    "teacher": {
+        "input_usd_per_mtok": 3.0,
+        "output_usd_per_mtok": 15.0,
+        "latency_s": {"dist": "lognormal", "median": 0.8, "sigma": 0.5},
+    },
+    "router": {"policy": "cascade", "threshold": 0.8},
+    "economics": {
+        "dataset_usd": 15000,
+        "training_usd": 8000,
+        "maintenance_usd_per_month": 4000,
+    },
+}
+
+
+def raw(**tables: dict[str, Any]) -> dict[str, Any]:
+    """A copy of BASE with the given tables' keys updated (segments replaced whole)."""
+    out = copy.deepcopy(BASE)
+    for name, value in tables.items():
+        if isinstance(value, dict):
+            out[name].update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def scenario(**tables: dict[str, Any]) -> Scenario:
+    """A validated scenario from BASE and the given table updates."""
+    return validate(raw(**tables))

@@ -1,0 +1,110 @@
+"""A run's outputs: every summary key of DESIGN.md, the files, atomic writing, --json."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.scenario_file import validate
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ticket-triage.toml"
+SHORT = ["--set", "scenario.horizon_days=0.5"]
+
+SUMMARY_KEYS = {
+    "scenario", "policy", "seed", "replications", "horizon_days", "calls",
+    "fallback_rate", "error_rate", "silent_failure_rate", "excess_error_rate",
+    "secondary_silent_failure_rate", "eval_error_rate", "latency_mean_s", "latency_p50_s",
+    "latency_p95_s", "latency_p99_s", "first_answer_p99_s", "slo_attainment",
+    "queue_wait_mean_s", "student_utilization", "override_rate", "failed_rate", "cost",
+    "cost_per_call_usd", "teacher_only_cost_usd", "savings_usd", "savings_ratio",
+    "break_even_day", "alerts", "retrains", "observed_error_rate", "planned", "segments", "ci95",
+}  # fmt: skip
+COST_KEYS = {
+    "student_gpu_usd", "teacher_usd", "verifier_usd", "human_usd", "fixed_usd",
+    "retraining_usd", "total_usd",
+}  # fmt: skip
+TIMESERIES_COLUMNS = {
+    "replication", "tick", "time_s", "calls", "fallback_rate", "error_rate",
+    "silent_failure_rate", "cost_usd", "latency_p99_s", "student_version",
+}  # fmt: skip
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["run", str(SCENARIO), *SHORT, *args])
+
+
+def test_json_output_has_every_key_and_files_agree(tmp_path):
+    out = tmp_path / "run"
+    result = run("--json", "--out", str(out), "--replications", "2")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert SUMMARY_KEYS <= set(summary)
+    assert set(summary["cost"]) == COST_KEYS
+    assert set(summary["segments"]) == {"core", "rare_categories", "garbled"}
+    assert {"fallback_rate", "cost.total_usd"} <= set(summary["ci95"])
+    low, high = summary["ci95"]["fallback_rate"]
+    assert low <= summary["fallback_rate"] <= high
+    assert json.loads((out / "summary.json").read_text()) == summary
+    series = pl.read_parquet(out / "timeseries.parquet")
+    assert TIMESERIES_COLUMNS <= set(series.columns)
+    assert series.height == 2 * 12
+    assert series["calls"].sum() == round(summary["calls"] * 2)
+    assert abs(series["cost_usd"].sum() - summary["cost"]["total_usd"] * 2) < 1e-6
+    resolved = tomllib.loads((out / "scenario.toml").read_text())
+    assert validate(resolved).scenario.horizon_days == 0.5
+    assert sorted(p.name for p in out.iterdir()) == [
+        "scenario.toml",
+        "summary.json",
+        "timeseries.parquet",
+    ]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_segment_calls_add_up(tmp_path):
+    result = run("--json", "--out", str(tmp_path / "r"))
+    summary = json.loads(result.stdout)
+    assert sum(s["calls"] for s in summary["segments"].values()) == summary["calls"]
+
+
+def test_calls_sample(tmp_path):
+    out = tmp_path / "run"
+    result = run("--json", "--out", str(out), "--calls-sample", "0.01")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    calls = pl.read_parquet(out / "calls.parquet")
+    assert abs(calls.height - summary["calls"] / 100) <= 1
+    assert set(calls["segment"].unique()) <= {"core", "rare_categories", "garbled"}
+    fell_back = calls["fell_back"].mean()
+    assert abs(fell_back - summary["fallback_rate"]) < 5 * (0.1 * 0.9 / calls.height) ** 0.5
+    assert calls.filter(pl.col("silent_failure"))["student_correct"].sum() == 0
+
+
+def test_human_table_and_default_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert "silent failure rate" in result.stdout
+    runs = list((tmp_path / "results" / "ticket-triage").iterdir())
+    assert len(runs) == 1 and (runs[0] / "summary.json").is_file()
+
+
+def test_rerun_into_same_out_replaces_atomically(tmp_path):
+    out = tmp_path / "run"
+    assert run("--json", "--out", str(out), "--seed", "1").exit_code == 0
+    assert run("--json", "--out", str(out), "--seed", "2").exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_reference_engine_from_the_cli(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SCENARIO), "--set", "scenario.horizon_days=0.05", "--engine", "reference",
+         "--json", "--out", str(tmp_path / "r")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["engine"] == "reference" and summary["calls"] > 0
