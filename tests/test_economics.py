@@ -24,7 +24,9 @@ def test_cost_identities(seed):
     assert cost["fixed_usd"] == pytest.approx(15000 + 8000 + 4000 * 2.5 / 30, rel=1e-12)
     terms = ("student_gpu_usd", "teacher_usd", "verifier_usd", "human_usd", "fixed_usd")
     assert cost["total_usd"] == pytest.approx(sum(cost[t] for t in terms) + cost["retraining_usd"])
-    assert summary["savings_usd"] == pytest.approx(summary["teacher_only_cost_usd"] - cost["total_usd"])
+    assert summary["savings_usd"] == pytest.approx(
+        summary["teacher_only_cost_usd"] - cost["total_usd"]
+    )
     assert summary["cost_per_call_usd"] == pytest.approx(cost["total_usd"] / summary["calls"])
 
 

@@ -7,8 +7,8 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def kernel(fn):  # type: ignore[no-untyped-def]
-    """Compile a data-plane function: cached on disk, fastmath only through FASTMATH."""
-    return njit(cache=True, fastmath=FASTMATH)(fn)
+    """Compile a data-plane function: cached on disk, GIL released, fastmath only via FASTMATH."""
+    return njit(cache=True, nogil=True, fastmath=FASTMATH)(fn)
 
 
 def step(fn):  # type: ignore[no-untyped-def]
