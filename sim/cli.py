@@ -17,6 +17,7 @@ from sim.scenario import Scenario
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Simulate distilling a teacher LLM into a student and routing between them.",
 )
 err = Console(stderr=True)
@@ -68,9 +69,10 @@ def run(
     ),
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
-    from sim import runner
 
     def body() -> None:
+        from sim import runner
+
         problems = []
         if engine not in ("fast", "reference"):
             problems.append(f"--engine: got {engine!r}; expected fast or reference")

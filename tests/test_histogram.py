@@ -17,7 +17,9 @@ def histogram_of(values: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("q", [0.5, 0.9, 0.95, 0.99, 0.999])
 def test_quantile_relative_error_under_one_percent(seed, q):
     rng = np.random.default_rng(seed)
-    values = np.concatenate([rng.lognormal(np.log(0.15), 0.4, 20000), rng.lognormal(0.0, 0.6, 3000)])
+    values = np.concatenate(
+        [rng.lognormal(np.log(0.15), 0.4, 20000), rng.lognormal(0.0, 0.6, 3000)]
+    )
     exact = np.quantile(values, q, method="inverted_cdf")
     got = histogram_quantile(histogram_of(values), q)
     assert abs(got / exact - 1) <= 0.005
