@@ -19,7 +19,8 @@ class Aggregates:
     counts: np.ndarray  # float64[ticks, segments, COUNT_FIELDS]
     values: np.ndarray  # float64[ticks, VALUE_FIELDS]
     latency_p99_s: np.ndarray  # float64[ticks]
-    histogram: np.ndarray  # int64[LATENCY_BINS]
+    histogram: np.ndarray  # int64[LATENCY_BINS]: latency of answered calls
+    first_histogram: np.ndarray  # int64[LATENCY_BINS]: time to the first answer shown
     sample: list[np.ndarray] = field(default_factory=list)  # blocks of [tick, *SAMPLE_COLUMNS]
     sample_overflow: bool = False
     kernel_s: float = 0.0  # seconds inside the data-plane kernel (fast engine only)
@@ -39,6 +40,7 @@ class Aggregates:
             values=np.zeros((ticks, VALUE_FIELDS)),
             latency_p99_s=np.full(ticks, np.nan),
             histogram=np.zeros(LATENCY_BINS, dtype=np.int64),
+            first_histogram=np.zeros(LATENCY_BINS, dtype=np.int64),
         )
 
     @property

@@ -60,8 +60,13 @@ class _ConstantDist:
         return self.value
 
 
+STANDARD_NORMAL = "standard_normal"  # internal: the verifier copula's Φ⁻¹
+
+
 def frozen(dist: Any) -> Any:
     """A scipy-like frozen distribution (ppf, cdf, mean) for a scenario distribution."""
+    if dist == STANDARD_NORMAL:
+        return stats.norm()
     if isinstance(dist, Constant):
         return _ConstantDist(dist.value)
     if isinstance(dist, Exponential):
@@ -77,6 +82,15 @@ def frozen(dist: Any) -> Any:
     if isinstance(dist, LogitNormal):
         return _LogitNormalDist(dist.mu, dist.sigma)
     raise ValueError(f"unsupported distribution {dist!r}")
+
+
+def lower_bound(dist: Any) -> float:
+    """The smallest value a distribution can take."""
+    if isinstance(dist, Constant):
+        return dist.value
+    if isinstance(dist, Lognormal) and dist.sigma == 0:
+        return dist.median
+    return 0.0
 
 
 @dataclass(frozen=True)

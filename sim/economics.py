@@ -40,6 +40,8 @@ def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
         fixed[0] += econ.dataset_usd + econ.training_usd
         costs["fixed_usd"] = fixed
     costs["teacher_usd"] = agg.values[:, tick.TEACHER_USD].copy()
+    costs["verifier_usd"] = agg.values[:, tick.VERIFIER_USD].copy()
+    costs["human_usd"] = agg.values[:, tick.HUMAN_USD].copy()
     costs["total_usd"] = np.sum([costs[name] for name in COST_TERMS], axis=0)
     costs["teacher_only_usd"] = agg.values[:, tick.TEACHER_ONLY_USD].copy()
     return costs

@@ -14,8 +14,10 @@ from sim.aggregates import Aggregates
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
 from sim.kernels.tick import (
+    FSTATE_FIELDS,
     SAMPLE_COLUMNS,
     STATE_CALL_INDEX,
+    STATE_FIELDS,
     STATE_SAMPLE_OVERFLOW,
     UNIFORMS,
     run_tick,
@@ -50,7 +52,11 @@ class DataPlane:
         self.params = params
         self.rng = rng
         self.free_at = np.zeros(params.slots)
-        self.state = np.zeros(2, dtype=np.int64)
+        self.reviewers_free_at = np.zeros(params.reviewers)
+        self.rate_ring = np.full(params.rate_limit, -1e18)
+        self.state = np.zeros(STATE_FIELDS, dtype=np.int64)
+        self.fstate = np.full(FSTATE_FIELDS, -1e18)
+        self.tick_first_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
         self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.kernel_s = 0.0  # time spent inside run_tick, for the benchmarks
@@ -83,6 +89,7 @@ class DataPlane:
         capacity = uniforms.shape[0] // self.sample_every + 2 if self.sample_every else 0
         sample = np.zeros((capacity, len(SAMPLE_COLUMNS)))
         self.tick_hist[:] = 0
+        self.tick_first_hist[:] = 0
         started = time.perf_counter()
         rows = run_tick(
             uniforms,
@@ -96,15 +103,21 @@ class DataPlane:
             tables.spec,
             tables.table,
             self.free_at,
+            self.reviewers_free_at,
+            self.rate_ring,
+            p.outages,
             self.state,
+            self.fstate,
             self.sample_every,
             agg.counts[k],
             agg.values[k],
             self.tick_hist,
+            self.tick_first_hist,
             sample,
         )
         self.kernel_s += time.perf_counter() - started
         agg.histogram += self.tick_hist
+        agg.first_histogram += self.tick_first_hist
         agg.latency_p99_s[k] = histogram_quantile(self.tick_hist, 0.99)
         if rows:
             agg.sample.append(np.column_stack([np.full(rows, k), sample[:rows]]))

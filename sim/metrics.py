@@ -44,6 +44,12 @@ SCALAR_METRICS = (
     "alerts",
     "retrains",
     "observed_error_rate",
+    "flag_rate",
+    "bypass_rate",
+    "abandoned_rate",
+    "teacher_unavailable_rate",
+    "human_review_rate",
+    "teacher_call_rate",
 )
 
 
@@ -64,6 +70,16 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
             "errors": counts[:, tick.ERRORS],
             "silent_failures": counts[:, tick.SILENT],
             "teacher_errors": counts[:, tick.TEACHER_ERRORS],
+            "failed": counts[:, tick.FAILED],
+            "overrides": counts[:, tick.OVERRIDES],
+            "slo_met": counts[:, tick.SLO_MET],
+            "flags": counts[:, tick.FLAGS],
+            "bypasses": counts[:, tick.BYPASSES],
+            "abandoned": counts[:, tick.ABANDONED],
+            "teacher_unavailable": counts[:, tick.UNAVAILABLE],
+            "human_reviews": counts[:, tick.HUMAN_REVIEWS],
+            "answered": agg.values[:, tick.ANSWERED],
+            "teacher_calls": agg.values[:, tick.TEACHER_CALLS],
             "wait_sum_s": agg.values[:, tick.WAIT_SUM],
             "latency_sum_s": agg.values[:, tick.LATENCY_SUM],
             "busy_s": agg.values[:, tick.BUSY_S],
@@ -89,6 +105,9 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
         _share("fallbacks").alias("fallback_rate"),
         _share("errors").alias("error_rate"),
         _share("silent_failures").alias("silent_failure_rate"),
+        _share("failed").alias("failed_rate"),
+        _share("overrides").alias("override_rate"),
+        _share("flags").alias("flag_rate"),
         _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
         pl.col("total_usd").alias("cost_usd"),
         pl.col("total_usd").cum_sum().over("replication").alias("cumulative_cost_usd"),
@@ -108,6 +127,9 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
         "cost_usd",
         "latency_p99_s",
         "student_version",
+        "failed_rate",
+        "override_rate",
+        "flag_rate",
         "queue_wait_mean_s",
         *economics.COST_TERMS,
         "teacher_only_usd",
@@ -129,6 +151,8 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
 
         hist = agg.histogram
         quantiles = {q: float(histogram_quantile(hist, q)) for q in (0.5, 0.95, 0.99)}
+        answered = row["answered"]
+        deadline = scenario.router.deadline_s
         cost = {name: row[name] for name in economics.COST_TERMS}
         cost["total_usd"] = row["total_usd"]
         teacher_only = row["teacher_only_usd"]
@@ -143,18 +167,18 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "excess_error_rate": rate(row["errors"] - row["teacher_errors"]),
                 "secondary_silent_failure_rate": 0.0,
                 "eval_error_rate": eval_error,
-                "latency_mean_s": rate(row["latency_sum_s"]),
+                "latency_mean_s": row["latency_sum_s"] / answered if answered else math.nan,
                 "latency_p50_s": quantiles[0.5],
                 "latency_p95_s": quantiles[0.95],
                 "latency_p99_s": quantiles[0.99],
-                "first_answer_p99_s": quantiles[0.99],
-                "slo_attainment": None,
+                "first_answer_p99_s": float(histogram_quantile(agg.first_histogram, 0.99)),
+                "slo_attainment": rate(row["slo_met"]) if deadline > 0 else None,
                 "queue_wait_mean_s": (
                     row["wait_sum_s"] / row["student_calls"] if row["student_calls"] else 0.0
                 ),
                 "student_utilization": row["busy_s"] / (slots * scenario.horizon_s),
-                "override_rate": 0.0,
-                "failed_rate": 0.0,
+                "override_rate": rate(row["overrides"]),
+                "failed_rate": rate(row["failed"]),
                 "cost": cost,
                 "cost_per_call_usd": rate(cost["total_usd"]),
                 "teacher_only_cost_usd": teacher_only,
@@ -170,6 +194,12 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "alerts": 0,
                 "retrains": 0,
                 "observed_error_rate": None,
+                "flag_rate": rate(row["flags"]),
+                "bypass_rate": rate(row["bypasses"]),
+                "abandoned_rate": rate(row["abandoned"]),
+                "teacher_unavailable_rate": rate(row["teacher_unavailable"]),
+                "human_review_rate": rate(row["human_reviews"]),
+                "teacher_call_rate": rate(row["teacher_calls"]),
             }
         )
     return rows

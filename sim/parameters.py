@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
-from sim.distributions import QuantileTables, build_tables
+from sim.distributions import STANDARD_NORMAL, QuantileTables, build_tables
 from sim.kernels import tick
 from sim.kernels.routing import POLICY_CODES
-from sim.scenario import Scenario
+from sim.scenario import Constant, Scenario
 from sim.traffic import rate_params
 
 
@@ -24,6 +25,9 @@ class KernelParameters:
     models: np.ndarray  # float64[MODEL_FIELDS]
     tables: QuantileTables
     slots: int
+    reviewers: int  # size of the reviewers' FIFO pool (1 when unlimited: then unused)
+    rate_limit: int  # ring size of the teacher's rate limiter (1 when unlimited: then unused)
+    outages: np.ndarray  # float64[n, 2]: (start_s, end_s)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> KernelParameters:
@@ -54,6 +58,23 @@ class KernelParameters:
         models[tick.TEACHER_S_PER_TOKEN] = scenario.teacher.seconds_per_output_token
         models[tick.USD_PER_TOKEN_IN] = scenario.teacher.input_usd_per_mtok / 1e6
         models[tick.USD_PER_TOKEN_OUT] = scenario.teacher.output_usd_per_mtok / 1e6
+        models[tick.NORMAL] = add(STANDARD_NORMAL)
+        _verifier_and_human(scenario, models, add)
+        router = scenario.router
+        models[tick.DEADLINE_S] = router.deadline_s
+        models[tick.DEADLINE_FAILS] = router.on_deadline == "fail"
+        models[tick.BYPASS_S] = router.bypass_queue_s
+        models[tick.RATE_LIMIT_PER_MIN] = scenario.teacher.rate_limit_per_min
+        models[tick.UNAVAILABLE_FAILS] = scenario.teacher.on_teacher_unavailable == "fail"
+        reviewers = scenario.human.reviewers if scenario.human is not None else 0
+        models[tick.REVIEWER_POOL] = reviewers > 0
+        outages = np.array(
+            [
+                (o.start_day * 86400.0, o.start_day * 86400.0 + o.hours * 3600.0)
+                for o in scenario.teacher.outages
+            ],
+            dtype=float,
+        ).reshape(-1, 2)
         return cls(
             policy=POLICY_CODES[scenario.router.policy],
             traffic=rate_params(scenario.traffic),
@@ -61,4 +82,28 @@ class KernelParameters:
             models=models,
             tables=build_tables(dists),
             slots=scenario.student.servers * scenario.student.concurrency,
+            reviewers=max(reviewers, 1),
+            rate_limit=max(scenario.teacher.rate_limit_per_min, 1),
+            outages=outages,
         )
+
+
+def _verifier_and_human(scenario: Scenario, models: np.ndarray, add: Any) -> None:
+    v, h = scenario.verifier, scenario.human
+    models[tick.VERIFIER_RECALL_Z] = 0.0
+    if v is not None:
+        models[tick.VERIFIER_RECALL] = v.recall
+        models[tick.VERIFIER_RECALL_Z] = float(stats.norm.ppf(v.recall))
+        models[tick.VERIFIER_FPR] = v.false_positive_rate
+        models[tick.VERIFIER_RHO] = v.blind_spot_correlation
+        models[tick.VERIFIER_USD] = v.usd_per_call
+        models[tick.ON_FLAG_HUMAN] = v.on_flag == "human"
+        models[tick.VERIFIER_LATENCY] = add(v.latency_s)
+    else:
+        models[tick.VERIFIER_LATENCY] = add(Constant(value=0.0))
+    if h is not None:
+        models[tick.HUMAN_USD] = h.usd_per_review
+        models[tick.HUMAN_ACCURACY] = h.accuracy
+        models[tick.HUMAN_REVIEW] = add(h.review_s)
+    else:
+        models[tick.HUMAN_REVIEW] = add(Constant(value=0.0))

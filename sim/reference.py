@@ -8,17 +8,22 @@ The fast engine is tested against it, and its speed is measured against it.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
 import simpy
+from scipy import stats
 
 from sim.aggregates import Aggregates
+from sim.distributions import frozen
 from sim.engine import replication_streams
 from sim.kernels import tick
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
 from sim.scenario import Beta, Constant, Exponential, LogitNormal, Lognormal, Scenario, Segment
 from sim.traffic import rate
+
+_SOURCES = {"student": 0, "teacher": 1, "human": 2, "none": 3}
 
 
 def draw(dist: Any, rng: np.random.Generator) -> float:
@@ -52,6 +57,24 @@ class ReferenceRun:
             scenario.horizon_s, scenario.scenario.tick_s, len(scenario.segments)
         )
         self.tick_hists = np.zeros((self.agg.ticks, LATENCY_BINS), dtype=np.int64)
+        self.first_hists = np.zeros((self.agg.ticks, LATENCY_BINS), dtype=np.int64)
+        self.slot_free = [0.0] * (scenario.student.servers * scenario.student.concurrency)
+        teacher = scenario.teacher
+        self.outages = [
+            (o.start_day * 86400.0, o.start_day * 86400.0 + o.hours * 3600.0)
+            for o in teacher.outages
+        ]
+        self.limiter = (
+            simpy.Resource(self.env, capacity=teacher.rate_limit_per_min)
+            if teacher.rate_limit_per_min > 0
+            else None
+        )
+        human = scenario.human
+        self.reviewers = (
+            simpy.Resource(self.env, capacity=human.reviewers)
+            if human is not None and human.reviewers > 0
+            else None
+        )
         weights = np.array([seg.weight for seg in scenario.segments], dtype=float)
         self.cumulative = np.cumsum(weights / weights.sum())
         self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
@@ -84,10 +107,63 @@ class ReferenceRun:
             if self.rng.random() * peak < float(rate(traffic, self.env.now)):
                 self.env.process(self.request())
 
+    def teacher_up(self, time_s: float) -> bool:
+        """Is the teacher reachable at this time?"""
+        return not any(a <= time_s < b for a, b in self.outages)
+
+    def _return_token(self, token: Any) -> Any:
+        yield self.env.timeout(60.0)
+        self.limiter.release(token)
+
+    def teacher_call(self, tokens_out: float, result: dict[str, Any]) -> Any:
+        """Call the teacher: wait for a rate-limit token, then its latency. Fills result."""
+        s = self.s
+        result["start"] = None
+        if not self.teacher_up(self.env.now):
+            return
+        if self.limiter is not None:
+            token = self.limiter.request()
+            yield token
+            if not self.teacher_up(self.env.now):
+                self.limiter.release(token)
+                return
+            self.env.process(self._return_token(token))
+        result["start"] = self.env.now
+        yield self.env.timeout(
+            draw(s.teacher.latency_s, self.rng) + s.teacher.seconds_per_output_token * tokens_out
+        )
+
+    def human_review(self, result: dict[str, Any]) -> Any:
+        """A person reviews the call, after a FIFO wait for a reviewer when they are few."""
+        h = self.s.human
+        assert h is not None
+        review = draw(h.review_s, self.rng)
+        result["correct"] = self.rng.random() < h.accuracy
+        result["start"] = self.env.now
+        if self.reviewers is None:
+            yield self.env.timeout(review)
+            return
+        with self.reviewers.request() as reviewer:
+            yield reviewer
+            result["start"] = self.env.now
+            yield self.env.timeout(review)
+
+    def verifier_flags(self, seg: Segment, correct: bool, confidence: float) -> bool:
+        """The verifier: fpr on right answers; on wrong ones a Gaussian copula with the
+        confidence's rank F₀(confidence) among wrong answers, keeping the recall exact."""
+        v = self.s.verifier
+        assert v is not None
+        if correct:
+            return bool(self.rng.random() < v.false_positive_rate)
+        rho = v.blind_spot_correlation
+        rank = float(np.clip(frozen(seg.confidence_wrong).cdf(confidence), 1e-300, 1 - 1e-16))
+        latent = rho * stats.norm.ppf(rank) + np.sqrt(1 - rho * rho) * self.rng.standard_normal()
+        return bool(latent < stats.norm.ppf(v.recall))
+
     def request(self) -> Any:
         """One call, from arrival to the final answer."""
-        s, rng, router = self.s, self.rng, self.s.router
-        arrival = self.env.now
+        s, rng, router, env = self.s, self.rng, self.s.router, self.env
+        arrival = env.now
         k = min(int(arrival // s.scenario.tick_s), self.agg.ticks - 1)
         i = int(np.searchsorted(self.cumulative, rng.random(), side="right"))
         i = min(i, len(s.segments) - 1)
@@ -106,56 +182,116 @@ class ReferenceRun:
         values[tick.TEACHER_ONLY_USD] += teacher_usd
         values[tick.TOKENS_IN] += tokens_in
         values[tick.TOKENS_OUT] += tokens_out
+        policy = router.policy
+        threshold = s.threshold_for(seg.name)
 
         confidence, wait = 0.0, 0.0
-        ask_teacher = router.policy == "teacher_only"
-        if router.policy != "teacher_only":
+        student_at: float | None = None
+        fallback: str | None = "teacher" if policy == "teacher_only" else None
+        teacher = {"start": None}
+        ensemble_teacher = None
+        if policy != "teacher_only":
             dist = seg.confidence_correct if student_correct else seg.confidence_wrong
             confidence = draw(dist, rng)
             service = (
                 draw(s.student.service_s, rng) + s.student.seconds_per_output_token * tokens_out
             )
-            self._pool_changes(+1)
-            with self.pool.request() as slot:
-                yield slot
-                wait = self.env.now - arrival
-                yield self.env.timeout(service)
-            self._pool_changes(-1)
-            counts[tick.STUDENT_CALLS] += 1
-            values[tick.WAIT_SUM] += wait
-            values[tick.BUSY_S] += service
-            values[tick.SOJOURN_SUM] += self.env.now - arrival
-            if router.policy == "cascade" and confidence < s.threshold_for(seg.name):
-                ask_teacher = True
-                counts[tick.FALLBACKS] += 1
-        if ask_teacher:
-            yield self.env.timeout(
-                draw(s.teacher.latency_s, rng) + s.teacher.seconds_per_output_token * tokens_out
-            )
-            values[tick.TEACHER_USD] += teacher_usd
-            values[tick.TEACHER_CALLS] += 1
-        final_correct = teacher_correct if ask_teacher else student_correct
-        silent = not ask_teacher and not student_correct
-        counts[tick.ERRORS] += not final_correct
-        counts[tick.SILENT] += silent
-        latency = self.env.now - arrival
-        values[tick.LATENCY_SUM] += latency
-        self.tick_hists[k, latency_bin(latency)] += 1
+            projected = max(0.0, self.slot_free[0] - arrival)
+            if (
+                router.bypass_queue_s > 0
+                and policy in ("cascade", "verify")
+                and projected > router.bypass_queue_s
+                and self.teacher_up(arrival)
+            ):
+                fallback = "teacher"
+                counts[tick.BYPASSES] += 1
+            else:
+                heapq.heapreplace(self.slot_free, arrival + projected + service)
+                if policy == "ensemble":
+                    ensemble_teacher = env.process(self.teacher_call(tokens_out, teacher))
+                self._pool_changes(+1)
+                with self.pool.request() as slot:
+                    yield slot
+                    wait = env.now - arrival
+                    yield env.timeout(service)
+                self._pool_changes(-1)
+                assert abs(wait - projected) < 1e-6, "the pool is not FIFO"
+                counts[tick.STUDENT_CALLS] += 1
+                values[tick.WAIT_SUM] += wait
+                values[tick.BUSY_S] += service
+                values[tick.SOJOURN_SUM] += env.now - arrival
+                if policy == "verify":
+                    assert s.verifier is not None
+                    yield env.timeout(draw(s.verifier.latency_s, rng))
+                    values[tick.VERIFIER_USD] += s.verifier.usd_per_call
+                    if confidence < threshold or self.verifier_flags(
+                        seg, student_correct, confidence
+                    ):
+                        counts[tick.FLAGS] += 1
+                        fallback = s.verifier.on_flag
+                elif policy == "ensemble" or policy == "cascade" and confidence < threshold:
+                    fallback = "teacher"
+                student_at = env.now
+        if fallback is not None and policy in ("cascade", "verify"):
+            counts[tick.FALLBACKS] += 1
+
+        source, final_correct = "student", student_correct
+        if fallback is not None:
+            deadline_at = arrival + router.deadline_s if router.deadline_s > 0 else None
+            human: dict[str, Any] = {}
+            if fallback == "human":
+                job = env.process(self.human_review(human))
+                values[tick.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
+                counts[tick.HUMAN_REVIEWS] += 1
+            else:
+                job = ensemble_teacher or env.process(self.teacher_call(tokens_out, teacher))
+            if deadline_at is not None and not job.triggered:
+                yield job | env.timeout(max(0.0, deadline_at - env.now))
+            elif not job.triggered:
+                yield job
+            if fallback == "teacher" and teacher["start"] is not None:
+                values[tick.TEACHER_USD] += teacher_usd
+                values[tick.TEACHER_CALLS] += 1
+            if fallback == "human" and "start" in human:
+                values[tick.HUMAN_WAIT_SUM] += human["start"] - (student_at or arrival)
+            if fallback == "teacher" and job.processed and teacher["start"] is None:
+                counts[tick.UNAVAILABLE] += 1
+                fail = student_at is None or s.teacher.on_teacher_unavailable == "fail"
+                source = "none" if fail else "student"
+            elif not job.processed:
+                counts[tick.ABANDONED] += 1
+                fail = student_at is None or router.on_deadline == "fail"
+                source = "none" if fail else "student"
+            else:
+                source = fallback
+                final_correct = teacher_correct if fallback == "teacher" else human["correct"]
+        if source == "student":
+            final_correct = student_correct
+        latency = env.now - arrival
+        first = (student_at - arrival) if policy == "ensemble" and student_at is not None else None
+        if source == "none":
+            counts[tick.FAILED] += 1
+        else:
+            counts[tick.ERRORS] += not final_correct
+            counts[tick.SILENT] += source == "student" and not student_correct
+            if policy == "ensemble" and source == "teacher":
+                counts[tick.OVERRIDES] += not (student_correct and teacher_correct)
+            if router.deadline_s > 0 and latency <= router.deadline_s:
+                counts[tick.SLO_MET] += 1
+            values[tick.LATENCY_SUM] += latency
+            values[tick.ANSWERED] += 1
+            self.tick_hists[k, latency_bin(latency)] += 1
+            first = latency if first is None else first
+        if first is not None:
+            self.first_hists[k, latency_bin(first)] += 1
         if self.sample_every and self.calls % self.sample_every == 0:
-            fell_back = ask_teacher and router.policy != "teacher_only"
-            row = [
-                k,
-                arrival,
-                i,
-                student_correct,
-                confidence,
-                fell_back,
-                final_correct,
-                silent,
-                wait,
-                latency,
-                teacher_usd if ask_teacher else 0.0,
-            ]
+            fell_back = fallback is not None and policy in ("cascade", "verify")
+            start = teacher["start"] if teacher["start"] is not None else np.nan
+            row = [k, arrival, i, student_correct, confidence, fell_back,
+                   final_correct and source != "none", source == "student" and not student_correct,
+                   wait, latency if source != "none" else np.nan,
+                   teacher_usd if teacher["start"] is not None else 0.0, source == "none",
+                   np.nan if first is None else first, start, _SOURCES[source]]  # fmt: skip
             self.agg.sample.append(np.asarray([row], dtype=float))
         self.calls += 1
 
@@ -167,6 +303,7 @@ class ReferenceRun:
         for k in range(self.agg.ticks):
             self.agg.latency_p99_s[k] = histogram_quantile(self.tick_hists[k], 0.99)
         self.agg.histogram[:] = self.tick_hists.sum(axis=0)
+        self.agg.first_histogram[:] = self.first_hists.sum(axis=0)
         self.agg.pool_mean_occupancy = self.pool_area / self.s.horizon_s
         return self.agg
 

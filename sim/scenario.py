@@ -194,7 +194,9 @@ class Teacher(Strict):
     output_usd_per_mtok: NonNegative = Field(description="price per million completion tokens")
     latency_s: Distribution = Field(description="time to first token, or the whole call")
     seconds_per_output_token: NonNegative = Field(0.0, description="added per output token")
-    rate_limit_per_min: NonNegative = Field(0.0, description="0 = unlimited")
+    rate_limit_per_min: int = Field(
+        0, ge=0, le=10_000_000, description="calls that may start in any minute; 0 = unlimited"
+    )
     outages: list[Outage] = Field(default_factory=list, description="[{ start_day, hours }]")
     on_teacher_unavailable: Literal["return_student", "fail"] = Field(
         "return_student", description="what a fallback does during an outage"
@@ -235,6 +237,32 @@ class Economics(Strict):
     engineer_day_usd: NonNegative = Field(0.0, description="price of one engineer day")
 
 
+class Verifier(Strict):
+    """[verifier]: checks the student's answer (tests, a schema, a rules engine, another model)."""
+
+    recall: Probability = Field(description="probability it flags a wrong answer")
+    false_positive_rate: Probability = Field(0.0, description="probability it flags a right one")
+    blind_spot_correlation: Probability = Field(
+        0.0,
+        description="ρ: its misses concentrate on the student's most confident wrong answers "
+        "(Gaussian copula; recall stays exact); 1 = it only catches what a threshold would",
+    )
+    usd_per_call: NonNegative = Field(0.0, description="price of one verification")
+    latency_s: Distribution = Field(0.0, description="time one verification takes")
+    on_flag: Literal["teacher", "human"] = Field(
+        "teacher", description="where a flagged call goes: teacher or human review"
+    )
+
+
+class Human(Strict):
+    """[human]: people reviewing flagged calls, a FIFO pool when reviewers > 0."""
+
+    usd_per_review: NonNegative = Field(description="price of one review")
+    reviewers: int = Field(0, ge=0, le=100000, description="0 = unlimited")
+    review_s: Distribution = Field(description="time one review takes")
+    accuracy: Probability = Field(1.0, description="probability a review's answer is right")
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -245,6 +273,8 @@ class Scenario(Strict):
     teacher: Teacher
     router: Router
     economics: Economics = Field(default_factory=Economics)  # type: ignore[arg-type]
+    verifier: Verifier | None = None
+    human: Human | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -266,9 +296,48 @@ class Scenario(Strict):
                     "router.threshold: missing; cascade needs a threshold "
                     f"(or segment_thresholds for {missing})"
                 )
+        problems += self._routing_problems()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _routing_problems(self) -> list[str]:
+        problems = []
+        router = self.router
+        if router.policy == "verify" and self.verifier is None:
+            problems.append("router.policy: 'verify' needs a [verifier] table; add one")
+        if self.verifier is not None and self.verifier.on_flag == "human" and self.human is None:
+            problems.append("verifier.on_flag: 'human' needs a [human] table; add one")
+        windows = sorted(
+            (o.start_day, o.start_day + o.hours / 24, i) for i, o in enumerate(self.teacher.outages)
+        )
+        for (_, end, i), (start, _, j) in zip(windows, windows[1:], strict=False):
+            if start < end:
+                problems.append(
+                    f"teacher.outages[{j}]: starts on day {start:g}, inside outages[{i}] "
+                    f"(until day {end:g}); expected non-overlapping outages"
+                )
+        fastest = self.fastest_answer_s()
+        if router.deadline_s > 0 and router.deadline_s <= fastest:
+            problems.append(
+                f"router.deadline_s: got {router.deadline_s:g}; no answer can arrive that fast "
+                f"(the fastest takes {fastest:g} s); expected a deadline above {fastest:g} s"
+            )
+        return problems
+
+    def fastest_answer_s(self) -> float:
+        """The shortest time any answer of this policy can take (support lower bounds)."""
+        from sim.distributions import lower_bound
+
+        if self.router.policy == "teacher_only":
+            return lower_bound(
+                self.teacher.latency_s
+            ) + self.teacher.seconds_per_output_token * min(
+                lower_bound(s.tokens_out) for s in self.segments
+            )
+        return lower_bound(self.student.service_s) + self.student.seconds_per_output_token * min(
+            lower_bound(s.tokens_out) for s in self.segments
+        )
 
     def threshold_for(self, segment: str) -> float:
         """The cascade threshold that applies to one segment (0 when none is set)."""

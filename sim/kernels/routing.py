@@ -1,11 +1,22 @@
-"""Routing decisions: one small function per policy, dispatched by code inside the tick kernel."""
+"""Routing decisions: one small function per decision, dispatched by policy code in the kernel."""
+
+import numpy as np
 
 from sim.kernels.flags import step
+from sim.kernels.sampling import quantile
 
 TEACHER_ONLY = 0
 STUDENT_ONLY = 1
 CASCADE = 2
-POLICY_CODES = {"teacher_only": TEACHER_ONLY, "student_only": STUDENT_ONLY, "cascade": CASCADE}
+VERIFY = 3
+ENSEMBLE = 4
+POLICY_CODES = {
+    "teacher_only": TEACHER_ONLY,
+    "student_only": STUDENT_ONLY,
+    "cascade": CASCADE,
+    "verify": VERIFY,
+    "ensemble": ENSEMBLE,
+}
 
 
 @step
@@ -16,7 +27,32 @@ def uses_student(policy):
 
 @step
 def falls_back(policy, confidence, threshold):
-    """After the student answered: does the call go on to the teacher?"""
-    if policy == CASCADE:
-        return confidence < threshold
-    return False
+    """Cascade: after the student answered, does the call go on to the teacher?"""
+    return policy == CASCADE and confidence < threshold
+
+
+@step
+def can_bypass(policy, bypass_s, queue_wait_s):
+    """Load-aware bypass: would the student queue wait exceed the router's limit?"""
+    return bypass_s > 0.0 and (policy == CASCADE or policy == VERIFY) and queue_wait_s > bypass_s
+
+
+@step
+def verifier_flags(
+    student_correct, u_confidence, u_verifier, recall, recall_z, fpr, rho, normal_d, spec, table
+):
+    """Does the verifier flag this answer?
+
+    A right answer is flagged with probability fpr. A wrong one is flagged when the Gaussian copula
+    latent rho·Φ⁻¹(u_confidence) + √(1−rho²)·Φ⁻¹(u_verifier) is below Φ⁻¹(recall): marginally a
+    standard normal, so recall is exact for every rho, while a higher confidence (monotone in
+    u_confidence) makes a miss likelier. rho = 1 flags exactly the least confident `recall` share.
+    """
+    if student_correct:
+        return u_verifier < fpr
+    if rho == 0.0:
+        return u_verifier < recall
+    z_confidence = quantile(normal_d, u_confidence, spec, table)
+    z_verifier = quantile(normal_d, u_verifier, spec, table)
+    latent = rho * z_confidence + np.sqrt(max(0.0, 1.0 - rho * rho)) * z_verifier
+    return latent < recall_z

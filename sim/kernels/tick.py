@@ -1,7 +1,7 @@
 """One tick of the data plane: every request arriving in [t0, t1), start to final answer.
 
-Each request draws the same eight uniforms in the same order whatever the policy, so two policies
-run on one seed see the same requests (common random numbers).
+Each request reads the same uniforms whatever the policy, so two policies run on one seed see the
+same requests (common random numbers).
 """
 
 import numpy as np
@@ -10,8 +10,17 @@ from sim.kernels.arrivals import rate_at, rate_bound
 from sim.kernels.flags import kernel, step
 from sim.kernels.histogram import latency_bin
 from sim.kernels.queueing import take_slot
-from sim.kernels.routing import falls_back, uses_student
+from sim.kernels.routing import (
+    CASCADE,
+    ENSEMBLE,
+    VERIFY,
+    can_bypass,
+    falls_back,
+    uses_student,
+    verifier_flags,
+)
 from sim.kernels.sampling import quantile
+from sim.kernels.teacher import in_outage, teacher_start
 
 # columns of a candidate's uniforms
 U_SPACING = 0
@@ -24,17 +33,29 @@ U_CONFIDENCE = 6
 U_SERVICE = 7
 U_TEACHER_LATENCY = 8
 U_TEACHER_CORRECT = 9
-UNIFORMS = 10
+U_VERIFIER = 10
+U_VERIFIER_LATENCY = 11
+U_HUMAN_REVIEW = 12
+U_HUMAN_CORRECT = 13
+UNIFORMS = 14
 
 # per-segment counters: out_counts[segment, field]
 CALLS = 0
 STUDENT_CALLS = 1
-FALLBACKS = 2
-ERRORS = 3
-SILENT = 4
+FALLBACKS = 2  # re-routed to the teacher or a human (bypasses included)
+ERRORS = 3  # a wrong final answer, whoever gave it
+SILENT = 4  # a wrong student answer returned as a normal answer
 TEACHER_ERRORS = 5  # errors the teacher alone would have made on the same calls
 STUDENT_ERRORS = 6  # wrong student answers, whatever the router did with them
-COUNT_FIELDS = 7
+FAILED = 7  # no answer: deadline or teacher outage with on_* = "fail"
+OVERRIDES = 8  # ensemble: the teacher's answer replaced a different student answer
+SLO_MET = 9  # answered within router.deadline_s
+FLAGS = 10  # verify: flagged by the verifier or the threshold
+BYPASSES = 11  # sent to the teacher because the student queue was too long
+ABANDONED = 12  # a fallback that missed the deadline
+UNAVAILABLE = 13  # a teacher call that met an outage
+HUMAN_REVIEWS = 14
+COUNT_FIELDS = 15
 
 # tick-wide sums: out_values[field]
 LATENCY_SUM = 0
@@ -46,7 +67,12 @@ TEACHER_CALLS = 5
 TOKENS_IN = 6
 TOKENS_OUT = 7
 SOJOURN_SUM = 8  # time in the student pool (wait + service)
-VALUE_FIELDS = 9
+VERIFIER_USD = 9
+HUMAN_USD = 10
+ANSWERED = 11  # calls with an answer (the latency histogram's count)
+TEACHER_WAIT_SUM = 12  # rate-limit waits
+HUMAN_WAIT_SUM = 13  # review-queue waits
+VALUE_FIELDS = 14
 
 # per-call sample columns
 SAMPLE_COLUMNS = (
@@ -60,13 +86,21 @@ SAMPLE_COLUMNS = (
     "queue_wait_s",
     "latency_s",
     "teacher_usd",
+    "failed",
+    "first_answer_s",
+    "teacher_start_s",
+    "source",
 )
+SOURCE_STUDENT = 0
+SOURCE_TEACHER = 1
+SOURCE_HUMAN = 2
+SOURCE_NONE = 3
 
 # seg_params columns
 SEG_CUM_WEIGHT = 0
 SEG_STUDENT_ACCURACY = 1
 SEG_TEACHER_ACCURACY = 2
-SEG_THRESHOLD = 3
+SEG_THRESHOLD = 3  # -1 when none applies
 SEG_CONF_CORRECT = 4
 SEG_CONF_WRONG = 5
 SEG_TOKENS_IN = 6
@@ -80,11 +114,32 @@ TEACHER_LATENCY = 2
 TEACHER_S_PER_TOKEN = 3
 USD_PER_TOKEN_IN = 4
 USD_PER_TOKEN_OUT = 5
-MODEL_FIELDS = 6
+VERIFIER_RECALL = 6
+VERIFIER_RECALL_Z = 7  # Φ⁻¹(recall)
+VERIFIER_FPR = 8
+VERIFIER_RHO = 9
+VERIFIER_USD = 10
+VERIFIER_LATENCY = 11
+ON_FLAG_HUMAN = 12
+HUMAN_USD = 13
+HUMAN_REVIEW = 14
+HUMAN_ACCURACY = 15
+DEADLINE_S = 16
+DEADLINE_FAILS = 17
+BYPASS_S = 18
+RATE_LIMIT_PER_MIN = 19
+UNAVAILABLE_FAILS = 20
+NORMAL = 21  # distribution id of the standard normal (for the verifier's copula)
+REVIEWER_POOL = 22  # 1 when reviewers are a finite FIFO pool
+MODEL_FIELDS = 23
 
 # state entries (carried across ticks)
 STATE_CALL_INDEX = 0
 STATE_SAMPLE_OVERFLOW = 1
+STATE_RING = 2  # next slot of the rate limiter's ring of start times
+STATE_FIELDS = 3
+FSTATE_LAST_TEACHER_START = 0
+FSTATE_FIELDS = 1
 
 
 @step
@@ -109,11 +164,16 @@ def run_tick(
     spec,
     table,
     free_at,
+    reviewers_free_at,
+    rate_ring,
+    outages,
     state,
+    fstate,
     sample_every,
     out_counts,
     out_values,
     out_hist,
+    out_first_hist,
     out_sample,
 ):
     """Simulate arrivals in [t0, t1), accumulating into the out arrays; return the sample rows.
@@ -128,12 +188,10 @@ def run_tick(
     for i in range(uniforms.shape[0]):
         total += -np.log1p(-uniforms[i, U_SPACING])
     scale = (t1 - t0) / total
-    service_d = int(model_params[STUDENT_SERVICE])
-    latency_d = int(model_params[TEACHER_LATENCY])
-    student_tok_s = model_params[STUDENT_S_PER_TOKEN]
-    teacher_tok_s = model_params[TEACHER_S_PER_TOKEN]
-    usd_in = model_params[USD_PER_TOKEN_IN]
-    usd_out = model_params[USD_PER_TOKEN_OUT]
+    m = model_params
+    usd_in = m[USD_PER_TOKEN_IN]
+    usd_out = m[USD_PER_TOKEN_OUT]
+    deadline = m[DEADLINE_S]
     student_pool = uses_student(policy)
     sampled = 0
     t = t0
@@ -142,65 +200,157 @@ def run_tick(
         t += -np.log1p(-u[U_SPACING]) * scale
         if varies and u[U_THINNING] * rate_max >= rate_at(t, traffic):
             continue
-        u_segment = u[U_SEGMENT]
-        u_tokens_in = u[U_TOKENS_IN]
-        u_tokens_out = u[U_TOKENS_OUT]
-        u_correct = u[U_CORRECT]
-        u_confidence = u[U_CONFIDENCE]
-        u_service = u[U_SERVICE]
-        u_teacher_latency = u[U_TEACHER_LATENCY]
-        u_teacher_correct = u[U_TEACHER_CORRECT]
-
-        s = _segment(u_segment, seg_params)
-        tokens_in = np.floor(quantile(int(seg_params[s, SEG_TOKENS_IN]), u_tokens_in, spec, table))
+        s = _segment(u[U_SEGMENT], seg_params)
+        tokens_in = np.floor(
+            quantile(int(seg_params[s, SEG_TOKENS_IN]), u[U_TOKENS_IN], spec, table)
+        )
         tokens_out = np.floor(
-            quantile(int(seg_params[s, SEG_TOKENS_OUT]), u_tokens_out, spec, table)
+            quantile(int(seg_params[s, SEG_TOKENS_OUT]), u[U_TOKENS_OUT], spec, table)
         )
         teacher_usd = tokens_in * usd_in + tokens_out * usd_out
-        teacher_correct = u_teacher_correct < seg_params[s, SEG_TEACHER_ACCURACY]
-        student_correct = u_correct < seg_params[s, SEG_STUDENT_ACCURACY]
-        out_counts[s, CALLS] += 1
+        teacher_correct = u[U_TEACHER_CORRECT] < seg_params[s, SEG_TEACHER_ACCURACY]
+        student_correct = u[U_CORRECT] < seg_params[s, SEG_STUDENT_ACCURACY]
+        counts = out_counts[s]
+        counts[CALLS] += 1
         out_values[TEACHER_ONLY_USD] += teacher_usd
         out_values[TOKENS_IN] += tokens_in
         out_values[TOKENS_OUT] += tokens_out
         if not teacher_correct:
-            out_counts[s, TEACHER_ERRORS] += 1
+            counts[TEACHER_ERRORS] += 1
         if not student_correct:
-            out_counts[s, STUDENT_ERRORS] += 1
+            counts[STUDENT_ERRORS] += 1
 
+        # the student's answer, when the policy asks for one
         confidence = 0.0
         wait = 0.0
-        latency = 0.0
-        teacher_called = not student_pool
-        if student_pool:
-            conf_d = SEG_CONF_CORRECT if student_correct else SEG_CONF_WRONG
-            confidence = quantile(int(seg_params[s, conf_d]), u_confidence, spec, table)
-            service = quantile(service_d, u_service, spec, table) + student_tok_s * tokens_out
-            wait = take_slot(free_at, t, service)
-            latency = wait + service
-            out_counts[s, STUDENT_CALLS] += 1
-            out_values[WAIT_SUM] += wait
-            out_values[BUSY_S] += service
-            out_values[SOJOURN_SUM] += latency
-            if falls_back(policy, confidence, seg_params[s, SEG_THRESHOLD]):
-                teacher_called = True
-                out_counts[s, FALLBACKS] += 1
-        if teacher_called:
-            latency += (
-                quantile(latency_d, u_teacher_latency, spec, table) + teacher_tok_s * tokens_out
-            )
-            out_values[TEACHER_USD] += teacher_usd
-            out_values[TEACHER_CALLS] += 1
-            final_correct = teacher_correct
+        student_at = -1.0  # when the student's answer is ready to return (-1: no answer)
+        fallback = SOURCE_NONE  # who is asked after (or beside) the student
+        ready = t  # when the fallback can start
+        if not student_pool:
+            fallback = SOURCE_TEACHER
         else:
+            conf_d = SEG_CONF_CORRECT if student_correct else SEG_CONF_WRONG
+            confidence = quantile(int(seg_params[s, conf_d]), u[U_CONFIDENCE], spec, table)
+            service = (
+                quantile(int(m[STUDENT_SERVICE]), u[U_SERVICE], spec, table)
+                + m[STUDENT_S_PER_TOKEN] * tokens_out
+            )
+            threshold = seg_params[s, SEG_THRESHOLD]
+            if can_bypass(policy, m[BYPASS_S], free_at[0] - t) and not in_outage(t, outages):
+                fallback = SOURCE_TEACHER
+                counts[BYPASSES] += 1
+            else:
+                wait = take_slot(free_at, t, service)
+                student_at = t + wait + service
+                counts[STUDENT_CALLS] += 1
+                out_values[WAIT_SUM] += wait
+                out_values[BUSY_S] += service
+                out_values[SOJOURN_SUM] += wait + service
+                if policy == VERIFY:
+                    student_at += quantile(
+                        int(m[VERIFIER_LATENCY]), u[U_VERIFIER_LATENCY], spec, table
+                    )
+                    out_values[VERIFIER_USD] += m[VERIFIER_USD]
+                    flagged = confidence < threshold or verifier_flags(
+                        student_correct,
+                        u[U_CONFIDENCE],
+                        u[U_VERIFIER],
+                        m[VERIFIER_RECALL],
+                        m[VERIFIER_RECALL_Z],
+                        m[VERIFIER_FPR],
+                        m[VERIFIER_RHO],
+                        int(m[NORMAL]),
+                        spec,
+                        table,
+                    )
+                    if flagged:
+                        counts[FLAGS] += 1
+                        fallback = SOURCE_HUMAN if m[ON_FLAG_HUMAN] > 0 else SOURCE_TEACHER
+                        ready = student_at
+                elif policy == ENSEMBLE:
+                    fallback = SOURCE_TEACHER
+                elif falls_back(policy, confidence, threshold):
+                    fallback = SOURCE_TEACHER
+                    ready = student_at
+        if fallback != SOURCE_NONE and (policy == CASCADE or policy == VERIFY):
+            counts[FALLBACKS] += 1
+
+        # the fallback (or the ensemble's teacher), then the deadline
+        source = SOURCE_STUDENT
+        answer_at = student_at
+        teacher_started = np.nan
+        final_correct = student_correct
+        if fallback == SOURCE_TEACHER:
+            start = ready
+            available = not in_outage(ready, outages)
+            if available and m[RATE_LIMIT_PER_MIN] > 0:
+                start = teacher_start(ready, rate_ring, state, fstate, outages)
+                available = start >= 0.0
+            if available:
+                out_values[TEACHER_WAIT_SUM] += start - ready
+                teacher_started = start
+                done = (
+                    start
+                    + quantile(int(m[TEACHER_LATENCY]), u[U_TEACHER_LATENCY], spec, table)
+                    + m[TEACHER_S_PER_TOKEN] * tokens_out
+                )
+                out_values[TEACHER_USD] += teacher_usd
+                out_values[TEACHER_CALLS] += 1
+                source = SOURCE_TEACHER
+                answer_at = max(done, student_at) if policy == ENSEMBLE else done
+                final_correct = teacher_correct
+            else:
+                counts[UNAVAILABLE] += 1
+                if student_at < 0.0 or m[UNAVAILABLE_FAILS] > 0:
+                    source = SOURCE_NONE
+                else:
+                    answer_at = max(ready, student_at)
+        elif fallback == SOURCE_HUMAN:
+            review = quantile(int(m[HUMAN_REVIEW]), u[U_HUMAN_REVIEW], spec, table)
+            start = ready
+            if m[REVIEWER_POOL] > 0:
+                start = ready + take_slot(reviewers_free_at, ready, review)
+            out_values[HUMAN_WAIT_SUM] += start - ready
+            out_values[HUMAN_USD] += m[HUMAN_USD]
+            counts[HUMAN_REVIEWS] += 1
+            source = SOURCE_HUMAN
+            answer_at = start + review
+            final_correct = u[U_HUMAN_CORRECT] < m[HUMAN_ACCURACY]
+        if deadline > 0.0 and source != SOURCE_STUDENT and source != SOURCE_NONE:
+            if answer_at - t > deadline:
+                counts[ABANDONED] += 1
+                if student_at < 0.0 or m[DEADLINE_FAILS] > 0:
+                    source = SOURCE_NONE
+                else:
+                    source = SOURCE_STUDENT
+                    answer_at = max(student_at, t + deadline)
+                    final_correct = student_correct
+        if source == SOURCE_STUDENT:
             final_correct = student_correct
-        silent = (not teacher_called) and (not student_correct)
-        if not final_correct:
-            out_counts[s, ERRORS] += 1
-        if silent:
-            out_counts[s, SILENT] += 1
-        out_values[LATENCY_SUM] += latency
-        out_hist[latency_bin(latency)] += 1
+
+        # outcomes
+        latency = answer_at - t
+        if source == SOURCE_NONE:
+            counts[FAILED] += 1
+            first = latency if policy == ENSEMBLE and student_at >= 0.0 else np.nan
+        else:
+            if not final_correct:
+                counts[ERRORS] += 1
+            if source == SOURCE_STUDENT and not student_correct:
+                counts[SILENT] += 1
+            if policy == ENSEMBLE and source == SOURCE_TEACHER:
+                if not (student_correct and teacher_correct):
+                    counts[OVERRIDES] += 1
+            if deadline > 0.0 and latency <= deadline:
+                counts[SLO_MET] += 1
+            out_values[LATENCY_SUM] += latency
+            out_values[ANSWERED] += 1
+            out_hist[latency_bin(latency)] += 1
+            first = latency
+        if policy == ENSEMBLE and student_at >= 0.0:
+            first = student_at - t
+        if first == first:
+            out_first_hist[latency_bin(first)] += 1
 
         index = state[STATE_CALL_INDEX]
         state[STATE_CALL_INDEX] = index + 1
@@ -211,12 +361,16 @@ def run_tick(
                 row[1] = s
                 row[2] = student_correct
                 row[3] = confidence
-                row[4] = teacher_called and student_pool
-                row[5] = final_correct
-                row[6] = silent
+                row[4] = fallback != SOURCE_NONE and (policy == CASCADE or policy == VERIFY)
+                row[5] = final_correct and source != SOURCE_NONE
+                row[6] = source == SOURCE_STUDENT and not student_correct
                 row[7] = wait
-                row[8] = latency
-                row[9] = teacher_usd if teacher_called else 0.0
+                row[8] = latency if source != SOURCE_NONE else np.nan
+                row[9] = teacher_usd if teacher_started == teacher_started else 0.0
+                row[10] = source == SOURCE_NONE
+                row[11] = first
+                row[12] = teacher_started
+                row[13] = source
                 sampled += 1
             else:
                 state[STATE_SAMPLE_OVERFLOW] = 1
