@@ -23,6 +23,7 @@ class Aggregates:
     first_histogram: np.ndarray  # int64[LATENCY_BINS]: time to the first answer shown
     sample: list[np.ndarray] = field(default_factory=list)  # blocks of [tick, *SAMPLE_COLUMNS]
     sample_overflow: bool = False
+    events: list[tuple[float, str, str]] = field(default_factory=list)  # (time_s, kind, detail)
     kernel_s: float = 0.0  # seconds inside the data-plane kernel (fast engine only)
     pool_mean_occupancy: float = float("nan")  # time-averaged requests in the pool (reference)
 

@@ -103,6 +103,54 @@ def run(
 
 
 @app.command()
+def compare(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(help="A policy to compare (repeatable; default: the file's)."),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(help="A field to vary: path=lo:hi:n or path=a,b,c (repeatable)."),
+    ] = None,
+    set_: SetOption = None,
+    seed: Annotated[int | None, typer.Option(help="Override scenario.seed.")] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Override scenario.replications.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default results/<name>/compare-<id>).")
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print only the list of summaries as JSON.")
+    ] = False,
+) -> None:
+    """Every policy and grid point on one request stream; the Pareto frontier marked."""
+
+    def body() -> None:
+        from sim import compare as comparison
+        from sim import runner
+        from sim.results import RESULTS_ROOT, new_run_directory
+
+        overrides = list(set_ or [])
+        if seed is not None:
+            overrides.append(f"scenario.seed={seed}")
+        if replications is not None:
+            overrides.append(f"scenario.replications={replications}")
+        base = runner.load(file, overrides)
+        policies = list(policy or [base.router.policy])
+        summaries, table = comparison.compare(file, overrides, policies, list(grid or []))
+        directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
+        comparison.save(directory, summaries, table)
+        if json_:
+            sys.stdout.write(json.dumps(summaries, indent=2, sort_keys=True) + "\n")
+        else:
+            comparison.print_table(base.scenario.name, table, directory)
+
+    _guarded(body)
+
+
+@app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     set_: SetOption = None,

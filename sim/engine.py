@@ -142,6 +142,23 @@ def tick_driver(
         yield env.timeout(t1 - env.now)
 
 
+def teacher_outages(
+    env: simpy.Environment, scenario: Scenario, agg: Aggregates
+) -> Generator[Any, Any, None]:
+    """The control plane's record of the teacher going down and coming back.
+
+    The data plane reads the same schedule (KernelParameters.outages) to refuse teacher calls
+    inside a window to the microsecond, whatever the tick.
+    """
+    for outage in sorted(scenario.teacher.outages, key=lambda o: o.start_day):
+        if outage.start_day * 86400.0 >= scenario.horizon_s:
+            return
+        yield env.timeout(max(0.0, outage.start_day * 86400.0 - env.now))
+        agg.events.append((env.now, "outage_start", f"teacher down for {outage.hours:g} h"))
+        yield env.timeout(outage.hours * 3600.0)
+        agg.events.append((env.now, "outage_end", "teacher back"))
+
+
 def run_replication(
     scenario: Scenario,
     params: KernelParameters,
@@ -154,8 +171,9 @@ def run_replication(
     plane = DataPlane(params, request_generator(stream), sample_fraction)
     env = simpy.Environment()
     env.process(tick_driver(env, plane, agg, progress))
+    env.process(teacher_outages(env, scenario, agg))
     try:
-        env.run()
+        env.run(until=scenario.horizon_s)
     finally:
         plane.close()
     agg.kernel_s = plane.kernel_s

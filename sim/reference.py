@@ -17,7 +17,7 @@ from scipy import stats
 
 from sim.aggregates import Aggregates
 from sim.distributions import frozen
-from sim.engine import replication_streams
+from sim.engine import replication_streams, teacher_outages
 from sim.kernels import tick
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
 from sim.scenario import Beta, Constant, Exponential, LogitNormal, Lognormal, Scenario, Segment
@@ -113,6 +113,7 @@ class ReferenceRun:
 
     def _return_token(self, token: Any) -> Any:
         yield self.env.timeout(60.0)
+        assert self.limiter is not None
         self.limiter.release(token)
 
     def teacher_call(self, tokens_out: float, result: dict[str, Any]) -> Any:
@@ -298,6 +299,7 @@ class ReferenceRun:
     def run(self) -> Aggregates:
         """Run to the end of the horizon and until the last request has its answer."""
         self.env.process(self.arrivals())
+        self.env.process(teacher_outages(self.env, self.s, self.agg))
         self.env.run()
         self._pool_changes(0)
         for k in range(self.agg.ticks):

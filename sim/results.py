@@ -15,10 +15,10 @@ import tomli_w
 RESULTS_ROOT = Path("results")
 
 
-def new_run_directory(root: Path, scenario_name: str, seed: int, policy: str) -> Path:
-    """results/<name>/<run-id>, the run id a UTC timestamp, seed and policy, never reused."""
+def new_run_directory(root: Path, scenario_name: str, label: str) -> Path:
+    """results/<name>/<UTC timestamp>-<label>, never reused."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    base = root / scenario_name / f"{stamp}-seed{seed}-{policy}"
+    base = root / scenario_name / f"{stamp}-{label}"
     candidate, n = base, 1
     while candidate.exists():
         n += 1
@@ -38,14 +38,22 @@ def write_run(
     frames: dict[str, pl.DataFrame],
 ) -> Path:
     """Write summary.json, scenario.toml and one Parquet file per frame atomically."""
+    texts = {"summary.json": summary_json(summary), "scenario.toml": tomli_w.dumps(scenario)}
+    return write_directory(directory, texts, frames)
+
+
+def write_directory(
+    directory: Path, texts: dict[str, str], frames: dict[str, pl.DataFrame]
+) -> Path:
+    """Write text files and Parquet frames into a hidden staging directory, then rename it."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        (staging / "summary.json").write_text(summary_json(summary), encoding="utf-8")
-        (staging / "scenario.toml").write_text(tomli_w.dumps(scenario), encoding="utf-8")
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         if directory.exists():

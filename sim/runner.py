@@ -92,13 +92,29 @@ def _calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def events_frame(aggs: list[Aggregates]) -> pl.DataFrame:
+    """One row per control-plane event (outages; later drift, alerts, retraining)."""
+    rows = [
+        (r, t, t / 86400.0, kind, detail)
+        for r, a in enumerate(aggs)
+        for t, kind, detail in a.events
+    ]
+    schema = {
+        "replication": pl.Int64,
+        "time_s": pl.Float64,
+        "day": pl.Float64,
+        "kind": pl.String,
+        "detail": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def save(result: RunResult, out: Path | None) -> Path:
     """Write the run's files atomically; return the run directory."""
     s = result.scenario
-    directory = out or results.new_run_directory(
-        results.RESULTS_ROOT, s.scenario.name, s.scenario.seed, s.router.policy
-    )
-    frames = {"timeseries": result.timeseries}
+    label = f"seed{s.scenario.seed}-{s.router.policy}"
+    directory = out or results.new_run_directory(results.RESULTS_ROOT, s.scenario.name, label)
+    frames = {"timeseries": result.timeseries, "events": events_frame(result.aggregates)}
     if result.calls_sample is not None:
         frames["calls"] = result.calls_sample
     return results.write_run(directory, result.summary, resolved(s), frames)

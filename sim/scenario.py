@@ -248,7 +248,9 @@ class Verifier(Strict):
         "(Gaussian copula; recall stays exact); 1 = it only catches what a threshold would",
     )
     usd_per_call: NonNegative = Field(0.0, description="price of one verification")
-    latency_s: Distribution = Field(0.0, description="time one verification takes")
+    latency_s: Distribution = Field(
+        default_factory=lambda: Constant(value=0.0), description="time one verification takes"
+    )
     on_flag: Literal["teacher", "human"] = Field(
         "teacher", description="where a flagged call goes: teacher or human review"
     )

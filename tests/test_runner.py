@@ -56,6 +56,7 @@ def test_json_output_has_every_key_and_files_agree(tmp_path):
     resolved = tomllib.loads((out / "scenario.toml").read_text())
     assert validate(resolved).scenario.horizon_days == 0.5
     assert sorted(p.name for p in out.iterdir()) == [
+        "events.parquet",
         "scenario.toml",
         "summary.json",
         "timeseries.parquet",

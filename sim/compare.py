@@ -1,0 +1,141 @@
+"""Policies side by side on one request stream, with the Pareto frontier marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from sim import grid, results, runner
+from sim.problems import BadInput, did_you_mean
+from sim.scenario import POLICIES
+
+FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
+COLUMNS = (
+    "cost_per_call_usd",
+    "fallback_rate",
+    "error_rate",
+    "silent_failure_rate",
+    "excess_error_rate",
+    "latency_p50_s",
+    "latency_p99_s",
+    "slo_attainment",
+    "override_rate",
+    "failed_rate",
+    "savings_ratio",
+)
+
+
+def check_policies(policies: list[str]) -> None:
+    """Every --policy must be a known policy name."""
+    problems = [
+        f"--policy: got {p!r}{did_you_mean(p, POLICIES)}; expected one of {', '.join(POLICIES)}"
+        for p in policies
+        if p not in POLICIES
+    ]
+    if problems:
+        raise BadInput(problems)
+
+
+def variants(file: Path, overrides: list[str], policies: list[str], axes: list[str]) -> list[Any]:
+    """Every (policy, grid point) as a validated scenario, all validated before any run."""
+    check_policies(policies)
+    out, problems = [], []
+    for policy in policies:
+        for point in grid.points(axes):
+            sets = [*overrides, f'router.policy="{policy}"', *grid.as_overrides(point)]
+            try:
+                out.append((policy, point, runner.load(file, sets)))
+            except BadInput as bad:
+                where = f"[policy {policy}{', ' if point else ''}{_label(point)}] "
+                problems += [where + line for line in bad.problems]
+    if problems:
+        raise BadInput(list(dict.fromkeys(problems)))
+    return out
+
+
+def _label(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
+
+
+def dominated(rows: list[dict[str, Any]]) -> list[bool]:
+    """A row is dominated when another is no worse on cost, silent failures and p99, and better
+    on at least one."""
+
+    def key(row: dict[str, Any]) -> tuple[float, ...]:
+        return tuple(float("inf") if row[m] is None else row[m] for m in FRONTIER)
+
+    keys = [key(r) for r in rows]
+    return [
+        any(
+            all(o <= m for o, m in zip(other, mine, strict=True)) and other != mine
+            for other in keys
+        )
+        for mine in keys
+    ]
+
+
+def compare(
+    file: Path, overrides: list[str], policies: list[str], axes: list[str]
+) -> tuple[list[dict[str, Any]], pl.DataFrame]:
+    """Run every variant on the same seed (common random numbers): summaries and the table."""
+    summaries = []
+    for policy, point, scenario in variants(file, overrides, policies, axes):
+        summary = runner.run(scenario).summary
+        summary["variant"] = {"policy": policy, **point}
+        summaries.append(summary)
+    for summary, flag in zip(summaries, dominated(summaries), strict=True):
+        summary["dominated"] = flag
+    table = pl.DataFrame(
+        [
+            {
+                "policy": s["policy"],
+                "point": _label({k: v for k, v in s["variant"].items() if k != "policy"}),
+                **{c: s[c] for c in COLUMNS},
+                "dominated": s["dominated"],
+            }
+            for s in summaries
+        ],
+        schema_overrides={c: pl.Float64 for c in COLUMNS},
+    )
+    return summaries, table
+
+
+def save(directory: Path, summaries: list[dict[str, Any]], table: pl.DataFrame) -> Path:
+    """compare.parquet and summaries.json, written atomically."""
+    text = "[\n" + ",\n".join(results.summary_json(s).rstrip() for s in summaries) + "\n]\n"
+    return results.write_directory(directory, {"summaries.json": text}, {"compare": table})
+
+
+def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
+    """The comparison as a rich table; the Pareto frontier's rows starred."""
+    console = Console(width=max(Console().width, 150))
+    view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
+    headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
+               "p50", "p99", "SLO", "override"]  # fmt: skip
+    for h in headers:
+        view.add_column(h, justify="left" if h in ("policy", "point") else "right")
+    for row in table.iter_rows(named=True):
+
+        def pct(key: str, row: dict[str, Any] = row) -> str:
+            return "—" if row[key] is None else f"{100 * row[key]:.3f}%"
+
+        view.add_row(
+            "" if row["dominated"] else "★",
+            row["policy"],
+            row["point"],
+            f"${row['cost_per_call_usd']:.6f}",
+            pct("fallback_rate"),
+            pct("error_rate"),
+            pct("silent_failure_rate"),
+            pct("excess_error_rate"),
+            f"{row['latency_p50_s']:.3f} s",
+            f"{row['latency_p99_s']:.3f} s",
+            pct("slo_attainment"),
+            pct("override_rate"),
+        )
+    console.print(view)
+    console.print(f"results: {directory}")
