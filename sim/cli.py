@@ -171,8 +171,17 @@ def validate(
 
 
 @app.command()
-def schema() -> None:
-    """Print the scenario file's JSON Schema (for editors)."""
+def schema(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown reference (docs/scenario.md).")
+    ] = False,
+) -> None:
+    """Print the scenario file's JSON Schema (for editors), or its Markdown reference."""
+    if markdown:
+        from sim.docs import scenario_reference
+
+        sys.stdout.write(scenario_reference())
+        return
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 

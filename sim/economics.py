@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from sim.aggregates import Aggregates
 from sim.distributions import frozen
@@ -86,20 +87,42 @@ def _mean_floor(dist: Any) -> float:
 
 
 def analytic_fallback_rate(scenario: Scenario) -> float:
-    """The cascade's fallback rate on the day-0 mix: Σ w · (p·F₁(t) + (1−p)·F₀(t))."""
-    if scenario.router.policy == "teacher_only":
+    """The share of calls re-routed on the day-0 mix, from the confidence CDFs (no queue bypass).
+
+    cascade: Σ w · (p·F₁(t) + (1−p)·F₀(t)). verify: a right answer goes on when below the threshold
+    or falsely flagged, 1 − (1−fpr)(1−F₁(t)); a wrong one when below the threshold or flagged,
+    Φ(c) + recall − Φ₂(c, Φ⁻¹(recall); ρ) with c = Φ⁻¹(F₀(t)), the verifier's Gaussian copula.
+    """
+    policy = scenario.router.policy
+    if policy in ("teacher_only", "ensemble"):
         return 1.0
-    if scenario.router.policy != "cascade":
+    if policy == "student_only":
         return 0.0
     total = 0.0
     for share, s in zip(_segment_shares(scenario), scenario.segments, strict=True):
         threshold = scenario.threshold_for(s.name)
         p = s.student_accuracy
-        below = p * _cdf_below(s.confidence_correct, threshold) + (1 - p) * _cdf_below(
-            s.confidence_wrong, threshold
-        )
-        total += share * below
+        right = _cdf_below(s.confidence_correct, threshold)
+        wrong = _cdf_below(s.confidence_wrong, threshold)
+        if policy == "verify" and scenario.verifier is not None:
+            v = scenario.verifier
+            right = 1 - (1 - v.false_positive_rate) * (1 - right)
+            wrong = _flagged_or_below(wrong, v.recall, v.blind_spot_correlation)
+        total += share * (p * right + (1 - p) * wrong)
     return float(total)
+
+
+def _flagged_or_below(below: float, recall: float, rho: float) -> float:
+    """P(confidence rank < F₀(t) or copula latent < Φ⁻¹(recall)) for a wrong answer."""
+    if below <= 0.0 or recall <= 0.0 or rho == 0.0:
+        return below + recall - below * recall
+    if below >= 1.0 or recall >= 1.0:
+        return 1.0
+    c, z = stats.norm.ppf(below), stats.norm.ppf(recall)
+    both = stats.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]]).cdf([c, z])
+    if rho >= 1.0:
+        both = min(below, recall)
+    return float(below + recall - both)
 
 
 def _cdf_below(dist: Any, x: float) -> float:
@@ -128,19 +151,26 @@ def planned(scenario: Scenario) -> dict[str, Any]:
     econ = scenario.economics
     hours = scenario.horizon_s / 3600.0
     gpu = scenario.student.servers * scenario.student.gpu_hour_usd * hours
-    c_s = gpu / n
+    verifier = scenario.verifier
+    checks = verifier.usd_per_call if scenario.router.policy == "verify" and verifier else 0.0
+    c_s = gpu / n + checks
     q = analytic_fallback_rate(scenario)
+    human = scenario.human is not None and verifier is not None and verifier.on_flag == "human"
+    if scenario.router.policy == "verify" and human and scenario.human is not None:
+        c_r = scenario.human.usd_per_review + c_s
+    else:
+        c_r = c_t + c_s
     fixed = econ.dataset_usd + econ.training_usd
     maintenance = econ.maintenance_usd_per_month * scenario.horizon_s / MONTH_S
-    # the fallback path pays the teacher on top of the GPU share already in c_s
-    distill = fixed + maintenance + n * ((1 - q) * c_s + q * (c_t + c_s))
+    # the fallback path pays the teacher (or a reviewer) on top of the student's share in c_s
+    distill = fixed + maintenance + n * ((1 - q) * c_s + q * c_r)
     teacher_only = n * c_t
     return {
         "calls": n,
         "teacher_usd_per_call": c_t,
         "student_usd_per_call": c_s,
         "fallback_rate": q,
-        "fallback_usd_per_call": c_t + c_s,
+        "fallback_usd_per_call": c_r,
         "dataset_and_training_usd": fixed,
         "maintenance_usd": maintenance,
         "teacher_only_usd": teacher_only,

@@ -50,6 +50,8 @@ SCALAR_METRICS = (
     "teacher_unavailable_rate",
     "human_review_rate",
     "teacher_call_rate",
+    "teacher_wait_mean_s",
+    "human_wait_mean_s",
 )
 
 
@@ -81,6 +83,8 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
             "answered": agg.values[:, tick.ANSWERED],
             "teacher_calls": agg.values[:, tick.TEACHER_CALLS],
             "wait_sum_s": agg.values[:, tick.WAIT_SUM],
+            "teacher_wait_sum_s": agg.values[:, tick.TEACHER_WAIT_SUM],
+            "human_wait_sum_s": agg.values[:, tick.HUMAN_WAIT_SUM],
             "latency_sum_s": agg.values[:, tick.LATENCY_SUM],
             "busy_s": agg.values[:, tick.BUSY_S],
             "latency_p99_s": agg.latency_p99_s,
@@ -200,9 +204,15 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "teacher_unavailable_rate": rate(row["teacher_unavailable"]),
                 "human_review_rate": rate(row["human_reviews"]),
                 "teacher_call_rate": rate(row["teacher_calls"]),
+                "teacher_wait_mean_s": _ratio(row["teacher_wait_sum_s"], row["teacher_calls"]),
+                "human_wait_mean_s": _ratio(row["human_wait_sum_s"], row["human_reviews"]),
             }
         )
     return rows
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
 
 
 def _clean(value: Any) -> Any:

@@ -96,13 +96,13 @@ def _verifier_and_human(scenario: Scenario, models: np.ndarray, add: Any) -> Non
         models[tick.VERIFIER_RECALL_Z] = float(stats.norm.ppf(v.recall))
         models[tick.VERIFIER_FPR] = v.false_positive_rate
         models[tick.VERIFIER_RHO] = v.blind_spot_correlation
-        models[tick.VERIFIER_USD] = v.usd_per_call
+        models[tick.VERIFIER_USD_PER_CALL] = v.usd_per_call
         models[tick.ON_FLAG_HUMAN] = v.on_flag == "human"
         models[tick.VERIFIER_LATENCY] = add(v.latency_s)
     else:
         models[tick.VERIFIER_LATENCY] = add(Constant(value=0.0))
     if h is not None:
-        models[tick.HUMAN_USD] = h.usd_per_review
+        models[tick.HUMAN_USD_PER_REVIEW] = h.usd_per_review
         models[tick.HUMAN_ACCURACY] = h.accuracy
         models[tick.HUMAN_REVIEW] = add(h.review_s)
     else:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import json
+import re
 from collections.abc import Iterable
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class BadInput(Exception):
@@ -21,6 +26,32 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def show(value: object) -> str:
-    """Render a user's value compactly for an error line."""
-    text = repr(value)
+    """Render a user's value compactly for an error line, in the TOML syntax they wrote it in."""
+    text = _toml(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _toml(value: object) -> str:
+    # A scenario is TOML, so `"four"`, `true` and `{ dist = "beta" }` read like the file, where
+    # Python's repr would show 'four', True and {'dist': 'beta'}.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (f"{_key(k)} = {_toml(v)}" for k, v in value.items())
+        return "{ " + ", ".join(items) + " }"
+    return repr(value)
+
+
+def _key(key: object) -> str:
+    text = str(key)
+    return text if _BARE_KEY.match(text) else json.dumps(text, ensure_ascii=False)

@@ -277,7 +277,7 @@ class ReferenceRun:
             counts[tick.SILENT] += source == "student" and not student_correct
             if policy == "ensemble" and source == "teacher":
                 counts[tick.OVERRIDES] += not (student_correct and teacher_correct)
-            if router.deadline_s > 0 and latency <= router.deadline_s:
+            if router.deadline_s > 0 and latency <= router.deadline_s + 1e-9:
                 counts[tick.SLO_MET] += 1
             values[tick.LATENCY_SUM] += latency
             values[tick.ANSWERED] += 1

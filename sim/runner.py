@@ -20,6 +20,8 @@ from sim.kernels.tick import SAMPLE_COLUMNS
 from sim.scenario import Scenario
 from sim.scenario_file import load_scenario, resolved
 
+SOURCES = ("student", "teacher", "human", "none")  # the kernels' SOURCE_* codes, in order
+
 
 @dataclass
 class RunResult:
@@ -83,9 +85,16 @@ def _calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
             cols[name] = rows[:, j]
         frame = pl.DataFrame(cols).with_columns(
             pl.col("segment").cast(pl.Int64).map_elements(names.__getitem__, pl.String),
+            pl.col("source").cast(pl.Int64).map_elements(SOURCES.__getitem__, pl.String),
             *(
                 pl.col(c).cast(pl.Boolean)
-                for c in ("student_correct", "fell_back", "final_correct", "silent_failure")
+                for c in (
+                    "student_correct",
+                    "fell_back",
+                    "final_correct",
+                    "silent_failure",
+                    "failed",
+                )
             ),
         )
         frames.append(frame)

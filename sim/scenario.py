@@ -107,10 +107,11 @@ class ScenarioMeta(Strict):
 
     @model_validator(mode="after")
     def _tick_fits(self) -> ScenarioMeta:
-        if self.tick_s > self.horizon_days * 86400:
+        horizon_s = self.horizon_days * 86400
+        if self.tick_s > horizon_s * (1 + 1e-9):
             raise ValueError(
-                f"tick_s={self.tick_s} is longer than the horizon "
-                f"({self.horizon_days * 86400:g} s); expected tick_s ≤ horizon_days × 86400"
+                f"scenario.tick_s: got {self.tick_s:g}; expected at most the horizon, "
+                f"{horizon_s:g} s (horizon_days × 86400)"
             )
         return self
 

@@ -10,29 +10,77 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from sim.problems import BadInput, did_you_mean, show
-from sim.scenario import DIST_KINDS, Constant, Scenario
+from sim.scenario import (
+    DIST_KINDS,
+    POLICIES,
+    Beta,
+    Constant,
+    Empirical,
+    Exponential,
+    LogitNormal,
+    Lognormal,
+    Scenario,
+)
 
 # Tables the DESIGN defines whose capability has not landed; present means refused, never ignored.
 NOT_YET: dict[str, str] = {
-    "verifier": "distill + verify routing",
-    "human": "human review",
     "drift": "drift events",
     "secondary": "secondary outputs",
     "monitoring": "monitoring",
     "retraining": "retraining",
     "signals": "the signals scorecard",
 }
+# Keys inside a supported table that the DESIGN defines but the models do not have yet.
+NOT_YET_KEYS: dict[tuple[str, str], str] = {("traffic", "trace"): "replayed traffic traces"}
+# Fields the models accept whose capability has not landed: only the value that turns it off.
+NOT_YET_SETTINGS: dict[str, Any] = {}
+# Router policies the models name whose routing has not landed.
+NOT_YET_POLICIES: dict[str, str] = {}
+DIST_MODELS: dict[str, type[BaseModel]] = {
+    "constant": Constant,
+    "exponential": Exponential,
+    "lognormal": Lognormal,
+    "beta": Beta,
+    "logit_normal": LogitNormal,
+    "empirical": Empirical,
+}
 _DIST_FIELDS = {"dist", "value", "mean", "median", "sigma", "a", "b", "mu", "path", "column"}
+_SUPPORTED_DISTS = ", ".join(k for k in DIST_KINDS if k != "empirical")
+_SUPPORTED_POLICIES = ", ".join(p for p in POLICIES if p not in NOT_YET_POLICIES)
+# Lax pydantic reads "90" as 90.0, true as 1 and 1 as true: wrong types that must be reported.
+_NO_COERCION = {"int_type": (str, bool), "float_type": (str, bool), "bool_type": (str, int, float)}
+_TYPE_NAMES = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string in quotes",
+    "list_type": "a list [...]",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "finite_number": "a finite number",
+}
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario file; raise BadInput listing every problem."""
     raw = read_toml(path)
+    problems = []
     for item in overrides or []:
-        apply_override(raw, item)
+        try:
+            apply_override(raw, item)
+        except BadInput as bad:
+            problems += bad.problems
+    if problems:
+        raise BadInput(problems)
     return validate(raw)
 
 
@@ -42,97 +90,148 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise BadInput([f"{path}: no such file; expected a scenario .toml file"])
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise BadInput([f"{path}: malformed TOML: {err}"]) from None
+        text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise BadInput([f"{path}: not UTF-8 text ({err.reason}); expected a TOML file"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise BadInput([f"{path}: malformed TOML{_toml_position(str(err), text)}"]) from None
+
+
+def _toml_position(message: str, text: str) -> str:
+    """' at line L, column C: what is wrong', also for errors tomllib places at the end."""
+    match = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, flags=re.S)
+    if match:
+        return f" at line {match[2]}, column {match[3]}: {match[1]}"
+    match = re.fullmatch(r"(.*) \(at end of document\)", message, flags=re.S)
+    if match:
+        lines = text.split("\n")
+        return f" at line {len(lines)}, column {len(lines[-1]) + 1} (end of file): {match[1]}"
+    return f": {message}"
 
 
 def validate(raw: dict[str, Any]) -> Scenario:
     """Validate a parsed scenario dict into a frozen Scenario."""
     problems = [
-        f"{table}: not supported yet ({what} arrives in a later release); remove the table"
+        f"{table}: not supported yet (a later release adds {what}); remove the table"
         for table, what in NOT_YET.items()
         if table in raw
     ]
     raw = {k: v for k, v in raw.items() if k not in NOT_YET}
+    for (table, key), what in NOT_YET_KEYS.items():
+        if isinstance(raw.get(table), dict) and key in raw[table]:
+            problems.append(f"{table}.{key}: not supported yet (a later release adds {what})")
+            raw[table] = {k: v for k, v in raw[table].items() if k != key}
+    router = raw.get("router")
+    policy = router.get("policy") if isinstance(router, dict) else None
+    policy_refused = isinstance(policy, str) and policy in NOT_YET_POLICIES
+    if policy_refused:
+        problems.append(
+            f"router.policy: got {show(policy)}; not supported yet (a later release adds "
+            f"{NOT_YET_POLICIES[str(policy)]}), expected one of {_SUPPORTED_POLICIES}"
+        )
+    errors: list[Any] = []
+    scenario = None
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as err:
-        problems += [line for e in err.errors() for line in _describe(e, raw)]
-        raise BadInput(problems) from None
-    problems += _unsupported_settings(scenario)
-    if problems:
+        errors = err.errors()
+    errors += _coercions(raw, {tuple(e["loc"]) for e in errors})
+    for line in (line for e in errors for line in _describe(e)):
+        # what a refused policy would need (a [verifier] table, ...) only misleads
+        if not (policy_refused and line.startswith("router.policy:")):
+            problems.append(line)
+    if scenario is not None and not errors:
+        problems += _unsupported_settings(scenario)
+    if problems or scenario is None:
         raise BadInput(problems)
     return scenario
 
 
+def _coercions(raw: dict[str, Any], reported: set[tuple[Any, ...]]) -> list[Any]:
+    """Type errors lax validation let through (a string or boolean taken as a number, ...)."""
+    try:
+        Scenario.model_validate(raw, strict=True)
+    except ValidationError as err:
+        return [
+            e
+            for e in err.errors()
+            if e["type"] in _NO_COERCION
+            # an int field given 2.0 is fine (lax checks it is whole); "2" or true is not
+            and isinstance(e["input"], _NO_COERCION[e["type"]])
+            and tuple(e["loc"]) not in reported
+        ]
+    return []
+
+
 def _unsupported_settings(s: Scenario) -> list[str]:
     problems = []
-    if s.router.policy in ("verify", "ensemble"):
-        problems.append(
-            f"router.policy: got {s.router.policy!r}; not supported yet, expected "
-            "teacher_only, student_only or cascade"
-        )
-    checks = [
-        ("router.deadline_s", s.router.deadline_s),
-        ("router.bypass_queue_s", s.router.bypass_queue_s),
-        ("teacher.rate_limit_per_min", s.teacher.rate_limit_per_min),
-        ("teacher.outages", len(s.teacher.outages)),
-    ]
-    for field, value in checks:
-        if value:
-            problems.append(f"{field}: got {value}; not supported yet, expected 0 (off)")
-    for i, seg in enumerate(s.segments):
-        for name in ("tokens_in", "tokens_out", "confidence_correct", "confidence_wrong"):
-            if getattr(seg, name).dist == "empirical":
-                problems.append(f"segments[{i}].{name}: empirical distributions not supported yet")
-    for name in ("service_s",):
-        if getattr(s.student, name).dist == "empirical":
-            problems.append(f"student.{name}: empirical distributions not supported yet")
-    if s.teacher.latency_s.dist == "empirical":
-        problems.append("teacher.latency_s: empirical distributions not supported yet")
+    dumped = s.model_dump()
+    for field, off in NOT_YET_SETTINGS.items():
+        table, key = field.split(".")
+        value = dumped[table][key]
+        if value != off:
+            problems.append(
+                f"{field}: got {show(value)}; not supported yet, expected {show(off)} (off)"
+            )
+    for where, dist in _distributions(s, ""):
+        if isinstance(dist, Empirical):
+            problems.append(
+                f'{where}: got dist = "empirical"; not supported yet, expected one of '
+                f"{_SUPPORTED_DISTS}"
+            )
     return problems
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in DIST_KINDS or str(part).startswith(("function-", "<missing>")):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+def _distributions(model: BaseModel, prefix: str) -> list[tuple[str, BaseModel]]:
+    """Every distribution in a validated model, with its field path."""
+    found: list[tuple[str, BaseModel]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        where = f"{prefix}.{name}" if prefix else name
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            at = where if i is None else f"{where}[{i}]"
+            if not isinstance(item, BaseModel):
+                continue
+            if type(item) in DIST_MODELS.values():
+                found.append((at, item))
+            else:
+                found += _distributions(item, at)
+    return found
 
 
-def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
-    node = raw
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-    return node
+def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo | None]:
+    """Follow an error loc through the models.
 
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the key at the end of a loc, for did-you-mean."""
+    Returns the path as a user writes it, the model owning the last key (None inside a plain
+    dict or list), and the FieldInfo of the deepest model field on the way.
+    """
+    text = ""
     model: Any = Scenario
-    for part in loc[:-1]:
+    owner: type[BaseModel] | None = None
+    info: FieldInfo | None = None
+    distribution = False
+    for part in loc:
         if isinstance(part, int):
+            text += f"[{part}]"
             continue
-        if part in DIST_KINDS:
-            return None
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+        key = str(part)
+        if key.startswith("function-"):
+            continue
+        if distribution and (key in DIST_MODELS or key == "<missing>"):
+            # pydantic names the union member it tried; the user never wrote it
+            model, distribution = DIST_MODELS.get(key), False
+            continue
+        text += f".{key}" if text else key
+        owner = model if _is_model(model) else None
+        if owner is None:
+            continue  # a key of a plain dict: keep the field that holds the dict
+        info = owner.model_fields.get(key)
+        model = _inner_model(info.annotation) if info is not None else None
+        distribution = info is not None and _is_distribution(info.annotation)
+    return text, owner, info
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -145,48 +244,161 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
+def _is_distribution(annotation: Any) -> bool:
+    return _inner_model(annotation) is Constant
+
+
+def field_constraints(info: FieldInfo) -> dict[str, Any]:
+    """The bounds and lengths of a field, its own and its items' (a list's or dict's values)."""
+    found: dict[str, Any] = {}
+
+    def collect(metadata: list[Any]) -> None:
+        for item in metadata:
+            if isinstance(item, FieldInfo):
+                collect(item.metadata)
+            for name in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
+                value = getattr(item, name, None)
+                if value is not None and isinstance(item, _CONSTRAINT_TYPES.get(name, object)):
+                    found.setdefault(name, value)
+
+    def visit(annotation: Any) -> None:
+        if typing.get_origin(annotation) is typing.Annotated:
+            collect(list(annotation.__metadata__))
+        for arg in typing.get_args(annotation):
+            if not (isinstance(arg, type) and issubclass(arg, BaseModel)):
+                visit(arg)
+
+    collect(list(info.metadata))
+    visit(info.annotation)
+    return found
+
+
+_CONSTRAINT_TYPES: dict[str, Any] = {"ge": Ge, "gt": Gt, "le": Le, "lt": Lt}
+
+
+def describe_range(constraints: dict[str, Any]) -> str:
+    """'in [0, 1]', '> 0', '≤ 24' ... for the numeric bounds among constraints ('' when none)."""
+    low = ("[", constraints["ge"]) if "ge" in constraints else None
+    low = ("(", constraints["gt"]) if "gt" in constraints else low
+    high = ("]", constraints["le"]) if "le" in constraints else None
+    high = (")", constraints["lt"]) if "lt" in constraints else high
+    if low and high:
+        return f"in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}"
+    if low:
+        return f"{'≥' if low[0] == '[' else '>'} {_number(low[1])}"
+    if high:
+        return f"{'≤' if high[0] == ']' else '<'} {_number(high[1])}"
+    return ""
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _is_integer_field(info: FieldInfo | None) -> bool:
+    return info is not None and info.annotation is int
+
+
+def _describe(error: Any) -> list[str]:
     loc = tuple(error["loc"])
-    where = _path(loc) or "scenario file"
+    where, owner, info = _walk(loc)
+    where = where or "scenario file"
     kind = error["type"]
+    got = show(error.get("input"))
+    dist = next((k for k, m in DIST_MODELS.items() if m is owner), None)
     if kind == "extra_forbidden":
-        model = _model_at(loc)
-        choices = list(model.model_fields) if model else []
-        hint = did_you_mean(str(loc[-1]), choices)
+        key = str(loc[-1])
+        choices = list(owner.model_fields) if owner else []
+        hint = did_you_mean(key, choices)
+        takers = [k for k, m in DIST_MODELS.items() if key in m.model_fields]
+        if dist is not None and takers and not hint:
+            hint = f" for a {dist} distribution ({key} belongs to {' and '.join(takers)}: set dist)"
         return [f"{where}: unknown key{hint}; expected one of {', '.join(choices)}"]
     if kind == "missing":
+        if owner is not None and dist is not None:
+            needs = " and ".join(k for k in owner.model_fields if k != "dist")
+            return [f"{where}: missing; a {dist} distribution needs {needs}"]
+        annotation = info.annotation if info is not None else None
+        if _inner_model(annotation) is not None and not _is_distribution(annotation):
+            table = f"[[{where}]]" if _is_list(annotation) else f"[{where}]"
+            return [f"{where}: missing; expected a {table} table"]
         return [f"{where}: missing; this field is required"]
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        got = _lookup(raw, loc)
-        tag = got.get("dist") if isinstance(got, dict) else got
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = error.get("ctx", {}).get("tag")
+        if tag in (None, "<missing>"):
+            return [
+                f"{where}.dist: missing; expected a number or a table with dist = one of "
+                f"{', '.join(DIST_KINDS)}"
+            ]
         hint = did_you_mean(str(tag), DIST_KINDS)
         return [f"{where}.dist: got {show(tag)}{hint}; expected one of {', '.join(DIST_KINDS)}"]
+    if kind == "model_attributes_type":  # a distribution given as a string, a list, ...
+        return [
+            f"{where}: got {got}; expected a number or a distribution table such as "
+            '{ dist = "lognormal", median = 0.8, sigma = 0.5 }'
+        ]
     if kind == "value_error":
         message = str(error["msg"]).removeprefix("Value error, ")
         return [
-            f"{where}: {line}" if ":" not in line[:40] else line for line in message.split("\n")
+            line if _HAS_PATH.match(line) else f"{where}: {line}" for line in message.split("\n")
         ]
-    got = show(error.get("input"))
-    expected = re.sub(r"^Input should (be )?", "", str(error["msg"]))
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        hint = did_you_mean(str(error.get("input")), choices)
+        return [f"{where}: got {got}{hint}; expected one of {', '.join(choices)}"]
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bounds = field_constraints(info) if info is not None else {}
+        bounds = bounds if any(k in bounds for k in ("ge", "gt", "le", "lt")) else error["ctx"]
+        noun = "an integer" if _is_integer_field(info) else "a number"
+        return [f"{where}: got {got}; expected {noun} {describe_range(bounds)}"]
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        ctx = error.get("ctx", {})
+        unit = "characters" if kind.startswith("string") else "items"
+        size = "at least" if kind.endswith("short") else "at most"
+        limit = ctx.get("min_length", ctx.get("max_length"))
+        unit = unit if limit != 1 else unit[:-1]
+        return [f"{where}: got {got}; expected {size} {limit} {unit}"]
+    if kind == "string_pattern_mismatch":
+        return [f"{where}: got {got}; expected text matching {error['ctx']['pattern']}"]
+    if kind in _TYPE_NAMES:
+        return [f"{where}: got {got}; expected {_TYPE_NAMES[kind]}"]
+    expected = re.sub(r"^\w+ should (be )?", "", str(error["msg"]))
     return [f"{where}: got {got}; expected {expected}"]
+
+
+# A model validator's line that already starts with its field path ("segments.*.weight: ...").
+_HAS_PATH = re.compile(r"^[A-Za-z_][\w.*\[\]]*: ")
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
     """Apply one `--set path=value` to a raw scenario dict (value in TOML syntax, else a string)."""
     if "=" not in item:
-        raise BadInput([f"--set {item}: expected path=value, e.g. router.threshold=0.9"])
+        raise BadInput([f"--set {item}: no '='; expected path=value, e.g. router.threshold=0.9"])
     path, text = (part.strip() for part in item.split("=", 1))
     value = _parse_value(text)
+    where = f"--set {path}"
     tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
     if not tokens or "".join(t if t.startswith("[") else "." + t for t in tokens).lstrip(".") != (
         path
     ):
-        raise BadInput([f"--set {path}: malformed path; expected e.g. segments.core.weight"])
+        raise BadInput(
+            [
+                f"{where}: malformed path; expected names joined by '.' with optional [index], "
+                "e.g. segments[0].weight or segments.core.weight"
+            ]
+        )
+    if tokens[0] in NOT_YET and tokens[0] not in Scenario.model_fields:
+        what = NOT_YET[tokens[0]]
+        raise BadInput([f"{where}: not supported yet (a later release adds {what})"])
+    if tuple(tokens[:2]) in NOT_YET_KEYS:
+        what = NOT_YET_KEYS[(tokens[0], tokens[1])]
+        raise BadInput([f"{where}: not supported yet (a later release adds {what})"])
     node: Any = raw
     model: Any = Scenario
     for i, token in enumerate(tokens):
         last = i == len(tokens) - 1
-        where = f"--set {path}"
         if isinstance(node, list):
             index = _list_index(node, token, where)
             if last:
@@ -194,22 +406,32 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
                 return
             node = node[index]
             continue
-        key = token.strip("[]")
-        allowed = _allowed_keys(model, node)
-        if allowed is not None and key not in allowed:
-            raise BadInput([f"{where}: unknown field {key!r}{did_you_mean(key, allowed)}"])
-        if not isinstance(node, dict):
-            raise BadInput([f"{where}: {key!r} is inside a value, not a table"])
+        if token.startswith("["):
+            raise BadInput([f"{where}: got index {token} on a table; expected a field name"])
+        allowed = _allowed_keys(model)
+        if allowed is not None and token not in allowed:
+            hint = did_you_mean(token, allowed)
+            raise BadInput(
+                [f"{where}: unknown field {token!r}{hint}; expected one of {', '.join(allowed)}"]
+            )
         if last:
-            node[key] = value
+            node[token] = value
             return
-        field_model = model.model_fields[key].annotation if _is_model(model) else None
-        model = _inner_model(field_model) if field_model is not None else None
-        if key not in node:
-            node[key] = [] if _is_list(field_model) else {}
-        elif not isinstance(node[key], dict | list):
-            node[key] = {"dist": "constant", "value": node[key]}
-        node = node[key]
+        annotation = model.model_fields[token].annotation if _is_model(model) else None
+        if token not in node:
+            node[token] = [] if _is_list(annotation) else {}
+        elif _is_distribution(annotation) and not isinstance(node[token], dict):
+            node[token] = {"dist": "constant", "value": node[token]}
+        elif not isinstance(node[token], dict | list):
+            inside = ".".join(tokens[: i + 1]).replace(".[", "[")
+            raise BadInput(
+                [
+                    f"{where}: {inside} holds the value {show(node[token])}, not a table; "
+                    f"expected --set {inside}=VALUE"
+                ]
+            )
+        model = _inner_model(annotation) if annotation is not None else None
+        node = node[token]
 
 
 def _parse_value(text: str) -> Any:
@@ -223,18 +445,24 @@ def _list_index(node: list[Any], token: str, where: str) -> int:
     if token.startswith("["):
         index = int(token.strip("[]"))
         if index >= len(node):
-            raise BadInput([f"{where}: index {index} out of range; the list has {len(node)}"])
+            expected = f"an index from 0 to {len(node) - 1}" if node else "none (the list is empty)"
+            raise BadInput(
+                [f"{where}: got index {index}; expected {expected} (the list has {len(node)})"]
+            )
         return index
     names = [item.get("name") for item in node if isinstance(item, dict)]
     if token not in names:
-        hint = did_you_mean(token, [n for n in names if n])
-        raise BadInput([f"{where}: no entry named {token!r}{hint}"])
+        known = [n for n in names if n]
+        hint = did_you_mean(token, known)
+        expected = f"one of {', '.join(known)}" if known else "an index [i] (no entry has a name)"
+        raise BadInput([f"{where}: no entry named {token!r}{hint}; expected {expected}"])
     return names.index(token)
 
 
-def _allowed_keys(model: Any, node: Any) -> list[str] | None:
+def _allowed_keys(model: Any) -> list[str] | None:
     if _is_model(model):
         if model is Constant:
+            # any distribution's parameters: `--set x.dist=...` may switch the kind
             return sorted(_DIST_FIELDS)
         return list(model.model_fields)
     return None

@@ -45,7 +45,7 @@ def raw(**tables: dict[str, Any]) -> dict[str, Any]:
     """A copy of BASE with the given tables' keys updated (segments replaced whole)."""
     out = copy.deepcopy(BASE)
     for name, value in tables.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and name in out:
             out[name].update(value)
         else:
             out[name] = value

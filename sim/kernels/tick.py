@@ -118,10 +118,10 @@ VERIFIER_RECALL = 6
 VERIFIER_RECALL_Z = 7  # Φ⁻¹(recall)
 VERIFIER_FPR = 8
 VERIFIER_RHO = 9
-VERIFIER_USD = 10
+VERIFIER_USD_PER_CALL = 10
 VERIFIER_LATENCY = 11
 ON_FLAG_HUMAN = 12
-HUMAN_USD = 13
+HUMAN_USD_PER_REVIEW = 13
 HUMAN_REVIEW = 14
 HUMAN_ACCURACY = 15
 DEADLINE_S = 16
@@ -250,7 +250,7 @@ def run_tick(
                     student_at += quantile(
                         int(m[VERIFIER_LATENCY]), u[U_VERIFIER_LATENCY], spec, table
                     )
-                    out_values[VERIFIER_USD] += m[VERIFIER_USD]
+                    out_values[VERIFIER_USD] += m[VERIFIER_USD_PER_CALL]
                     flagged = confidence < threshold or verifier_flags(
                         student_correct,
                         u[U_CONFIDENCE],
@@ -311,7 +311,7 @@ def run_tick(
             if m[REVIEWER_POOL] > 0:
                 start = ready + take_slot(reviewers_free_at, ready, review)
             out_values[HUMAN_WAIT_SUM] += start - ready
-            out_values[HUMAN_USD] += m[HUMAN_USD]
+            out_values[HUMAN_USD] += m[HUMAN_USD_PER_REVIEW]
             counts[HUMAN_REVIEWS] += 1
             source = SOURCE_HUMAN
             answer_at = start + review
@@ -341,7 +341,7 @@ def run_tick(
             if policy == ENSEMBLE and source == SOURCE_TEACHER:
                 if not (student_correct and teacher_correct):
                     counts[OVERRIDES] += 1
-            if deadline > 0.0 and latency <= deadline:
+            if deadline > 0.0 and latency <= deadline + 1e-9:
                 counts[SLO_MET] += 1
             out_values[LATENCY_SUM] += latency
             out_values[ANSWERED] += 1
