@@ -118,10 +118,10 @@ def _flagged_or_below(below: float, recall: float, rho: float) -> float:
         return below + recall - below * recall
     if below >= 1.0 or recall >= 1.0:
         return 1.0
+    if rho >= 1.0:  # comonotone: the verifier flags exactly the least confident `recall` share
+        return max(below, recall)
     c, z = stats.norm.ppf(below), stats.norm.ppf(recall)
     both = stats.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]]).cdf([c, z])
-    if rho >= 1.0:
-        both = min(below, recall)
     return float(below + recall - both)
 
 

@@ -39,11 +39,12 @@ def rate(traffic: Traffic, t_s: np.ndarray | float) -> np.ndarray:
 def expected_calls(traffic: Traffic, start_s: float, end_s: float) -> float:
     """The integral of the rate over [start, end): expected calls.
 
-    Gauss-Legendre with 16 nodes on each hour: day boundaries (where the weekly factor jumps) fall
-    on hour boundaries, and within an hour the rate is a smooth cosine times an exponential, so
-    the rule is exact to rounding.
+    Gauss-Legendre with 16 nodes on each piece between clock hours: day boundaries (where the
+    weekly factor jumps) are clock hours, and between them the rate is a smooth cosine times an
+    exponential, so the rule is exact to rounding.
     """
-    edges = np.append(np.arange(start_s, end_s, 3600.0), end_s)
+    hours = np.arange(np.ceil(start_s / 3600.0) * 3600.0, end_s, 3600.0)
+    edges = np.unique(np.concatenate([[start_s], hours, [end_s]]))
     a, b = edges[:-1], edges[1:]
     nodes, weights = np.polynomial.legendre.leggauss(16)
     t = (a + b)[:, None] / 2 + (b - a)[:, None] / 2 * nodes[None, :]
