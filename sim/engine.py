@@ -13,11 +13,13 @@ import simpy
 from sim.aggregates import Aggregates
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
+from sim.kernels.teacher import RING_MINUTES
 from sim.kernels.tick import (
-    FSTATE_FIELDS,
+    REC_FIELDS,
     SAMPLE_COLUMNS,
     STATE_CALL_INDEX,
     STATE_FIELDS,
+    STATE_PENDING,
     STATE_SAMPLE_OVERFLOW,
     UNIFORMS,
     run_tick,
@@ -26,6 +28,7 @@ from sim.parameters import KernelParameters
 from sim.scenario import Scenario
 
 Progress = Callable[[float], None]
+PENDING_CAPACITY = 1 << 16  # calls waiting for the rate-limited teacher or a reviewer at once
 
 
 def replication_streams(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -53,9 +56,10 @@ class DataPlane:
         self.rng = rng
         self.free_at = np.zeros(params.slots)
         self.reviewers_free_at = np.zeros(params.reviewers)
-        self.rate_ring = np.full(params.rate_limit, -1e18)
+        ring = RING_MINUTES if params.rate_limit > 0 else 1
+        self.minute_ring = np.full((ring, 2), -1, dtype=np.int64)
         self.state = np.zeros(STATE_FIELDS, dtype=np.int64)
-        self.fstate = np.full(FSTATE_FIELDS, -1e18)
+        self.pending = np.zeros((PENDING_CAPACITY, REC_FIELDS))
         self.tick_first_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
         self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
@@ -86,7 +90,10 @@ class DataPlane:
         if k + 1 < agg.ticks:
             start = float(agg.tick_start_s[k + 1])
             self.prefetch(start, start + float(agg.tick_length_s[k + 1]))
-        capacity = uniforms.shape[0] // self.sample_every + 2 if self.sample_every else 0
+        last = k + 1 == agg.ticks
+        capacity = 0
+        if self.sample_every:
+            capacity = (uniforms.shape[0] + int(self.state[STATE_PENDING])) // self.sample_every + 2
         sample = np.zeros((capacity, len(SAMPLE_COLUMNS)))
         self.tick_hist[:] = 0
         self.tick_first_hist[:] = 0
@@ -96,6 +103,7 @@ class DataPlane:
             spacing_end,
             t0,
             t1,
+            np.inf if last else t1,
             p.policy,
             p.traffic,
             p.segments,
@@ -104,10 +112,10 @@ class DataPlane:
             tables.table,
             self.free_at,
             self.reviewers_free_at,
-            self.rate_ring,
+            self.minute_ring,
             p.outages,
             self.state,
-            self.fstate,
+            self.pending,
             self.sample_every,
             agg.counts[k],
             agg.values[k],

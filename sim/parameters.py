@@ -26,7 +26,7 @@ class KernelParameters:
     tables: QuantileTables
     slots: int
     reviewers: int  # size of the reviewers' FIFO pool (1 when unlimited: then unused)
-    rate_limit: int  # ring size of the teacher's rate limiter (1 when unlimited: then unused)
+    rate_limit: int  # teacher calls per clock minute (0 = unlimited)
     outages: np.ndarray  # float64[n, 2]: (start_s, end_s)
 
     @classmethod
@@ -83,7 +83,7 @@ class KernelParameters:
             tables=build_tables(dists),
             slots=scenario.student.servers * scenario.student.concurrency,
             reviewers=max(reviewers, 1),
-            rate_limit=max(scenario.teacher.rate_limit_per_min, 1),
+            rate_limit=scenario.teacher.rate_limit_per_min,
             outages=outages,
         )
 

@@ -64,11 +64,7 @@ class ReferenceRun:
             (o.start_day * 86400.0, o.start_day * 86400.0 + o.hours * 3600.0)
             for o in teacher.outages
         ]
-        self.limiter = (
-            simpy.Resource(self.env, capacity=teacher.rate_limit_per_min)
-            if teacher.rate_limit_per_min > 0
-            else None
-        )
+        self.minute_calls: dict[int, int] = {}  # teacher calls started in each clock minute
         human = scenario.human
         self.reviewers = (
             simpy.Resource(self.env, capacity=human.reviewers)
@@ -111,28 +107,34 @@ class ReferenceRun:
         """Is the teacher reachable at this time?"""
         return not any(a <= time_s < b for a, b in self.outages)
 
-    def _return_token(self, token: Any) -> Any:
-        yield self.env.timeout(60.0)
-        assert self.limiter is not None
-        self.limiter.release(token)
+    def teacher_call(self, tokens_out: float, result: dict[str, Any], latest_s: float) -> Any:
+        """Call the teacher: wait for room in a clock minute, then its latency. Fills result.
 
-    def teacher_call(self, tokens_out: float, result: dict[str, Any]) -> Any:
-        """Call the teacher: wait for a rate-limit token, then its latency. Fills result."""
-        s = self.s
+        A call that could only start after latest_s (the deadline) is never sent."""
+        s, env = self.s, self.env
         result["start"] = None
-        if not self.teacher_up(self.env.now):
+        result["ready"] = env.now
+        if not self.teacher_up(env.now):
             return
-        if self.limiter is not None:
-            token = self.limiter.request()
-            yield token
-            if not self.teacher_up(self.env.now):
-                self.limiter.release(token)
+        limit = s.teacher.rate_limit_per_min
+        if limit > 0:
+            minute = int(env.now // 60.0)
+            while self.minute_calls.get(minute, 0) >= limit:
+                minute += 1
+            if max(minute * 60.0, env.now) > latest_s:
+                result["too_late"] = True
                 return
-            self.env.process(self._return_token(token))
-        result["start"] = self.env.now
-        yield self.env.timeout(
+            self.minute_calls[minute] = self.minute_calls.get(minute, 0) + 1  # hold the place
+            if minute * 60.0 > env.now:
+                yield env.timeout(minute * 60.0 - env.now)
+            if not self.teacher_up(env.now):
+                self.minute_calls[minute] -= 1  # no call was made
+                return
+        result["start"] = env.now
+        yield env.timeout(
             draw(s.teacher.latency_s, self.rng) + s.teacher.seconds_per_output_token * tokens_out
         )
+        result["done"] = env.now
 
     def human_review(self, result: dict[str, Any]) -> Any:
         """A person reviews the call, after a FIFO wait for a reviewer when they are few."""
@@ -187,9 +189,10 @@ class ReferenceRun:
         threshold = s.threshold_for(seg.name)
 
         confidence, wait = 0.0, 0.0
+        latest = arrival + router.deadline_s if router.deadline_s > 0 else np.inf
         student_at: float | None = None
         fallback: str | None = "teacher" if policy == "teacher_only" else None
-        teacher = {"start": None}
+        teacher: dict[str, Any] = {"start": None}
         ensemble_teacher = None
         if policy != "teacher_only":
             dist = seg.confidence_correct if student_correct else seg.confidence_wrong
@@ -209,7 +212,7 @@ class ReferenceRun:
             else:
                 heapq.heapreplace(self.slot_free, arrival + projected + service)
                 if policy == "ensemble":
-                    ensemble_teacher = env.process(self.teacher_call(tokens_out, teacher))
+                    ensemble_teacher = env.process(self.teacher_call(tokens_out, teacher, latest))
                 self._pool_changes(+1)
                 with self.pool.request() as slot:
                     yield slot
@@ -245,17 +248,26 @@ class ReferenceRun:
                 values[tick.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
                 counts[tick.HUMAN_REVIEWS] += 1
             else:
-                job = ensemble_teacher or env.process(self.teacher_call(tokens_out, teacher))
+                job = ensemble_teacher or env.process(
+                    self.teacher_call(tokens_out, teacher, latest)
+                )
             if deadline_at is not None and not job.triggered:
                 yield job | env.timeout(max(0.0, deadline_at - env.now))
             elif not job.triggered:
                 yield job
+            if teacher.get("too_late") and deadline_at is not None:
+                yield env.timeout(max(0.0, deadline_at - env.now))
             if fallback == "teacher" and teacher["start"] is not None:
                 values[tick.TEACHER_USD] += teacher_usd
                 values[tick.TEACHER_CALLS] += 1
+                values[tick.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
             if fallback == "human" and "start" in human:
                 values[tick.HUMAN_WAIT_SUM] += human["start"] - (student_at or arrival)
-            if fallback == "teacher" and job.processed and teacher["start"] is None:
+            if fallback == "teacher" and teacher.get("too_late"):
+                counts[tick.ABANDONED] += 1
+                fail = student_at is None or router.on_deadline == "fail"
+                source = "none" if fail else "student"
+            elif fallback == "teacher" and job.processed and teacher["start"] is None:
                 counts[tick.UNAVAILABLE] += 1
                 fail = student_at is None or s.teacher.on_teacher_unavailable == "fail"
                 source = "none" if fail else "student"
@@ -268,8 +280,15 @@ class ReferenceRun:
                 final_correct = teacher_correct if fallback == "teacher" else human["correct"]
         if source == "student":
             final_correct = student_correct
-        latency = env.now - arrival
-        first = (student_at - arrival) if policy == "ensemble" and student_at is not None else None
+        # the final answer's time: the teacher's own finish for an ensemble that used it (the
+        # student may still have been running), otherwise now
+        answered_at = float(
+            teacher["done"] if source == "teacher" and "done" in teacher else env.now
+        )
+        latency = answered_at - arrival
+        first = None
+        if policy == "ensemble" and student_at is not None:
+            first = min(student_at, answered_at) - arrival
         if source == "none":
             counts[tick.FAILED] += 1
         else:

@@ -3,6 +3,13 @@
 from sim.kernels.flags import step
 
 MINUTE_S = 60.0
+TEACHER_DOWN = -1.0  # teacher_start's answer when the call would start inside an outage
+TEACHER_TOO_LATE = -2.0  # ... and when it could only start after the latest useful moment
+RING_MINUTES = 1 << 16  # minutes of backlog the limiter can track (45 days)
+# the limiter's entries in the kernel's int state array (sim.kernels.tick STATE_*): a run of
+# consecutive full minutes [from, to), skipped in one step
+STATE_FULL_FROM = 2
+STATE_FULL_TO = 3
 
 
 @step
@@ -15,18 +22,47 @@ def in_outage(time_s, outages):
 
 
 @step
-def teacher_start(ready_s, ring, state, fstate, outages):
-    """When a rate-limited call may start; -1 if that moment falls in an outage (no call made).
+def _used(ring, minute, limit):
+    slot = minute % ring.shape[0]
+    if ring[slot, 0] == minute:
+        return ring[slot, 1]
+    if ring[slot, 0] > minute:  # a later minute holds the slot: backlog beyond the ring, stay safe
+        return limit
+    return 0
 
-    The limiter keeps the start times of the last L calls in a ring: a call starts no earlier than
-    60 s after the call L places before it, so no minute ever holds more than L starts. Calls start
-    in the order they reach the limiter (starts never go backwards).
+
+@step
+def teacher_start(ready_s, limit, ring, state, outages, latest_s):
+    """When a rate-limited call may start; TEACHER_DOWN if that moment falls in an outage and
+    TEACHER_TOO_LATE if it is after latest_s (the deadline): then no call is made.
+
+    A fixed-window limit, as API providers meter it: at most `limit` calls start in any clock
+    minute. A call starts when it is ready if its minute has room, else at the start of the first
+    later minute that has. ring[slot] = (minute, calls started in it).
     """
-    slot = state[2]
-    start = max(ready_s, fstate[0], ring[slot] + MINUTE_S)
+    first = int(ready_s // MINUTE_S)
+    minute = first
+    if state[STATE_FULL_FROM] <= minute < state[STATE_FULL_TO]:
+        minute = state[STATE_FULL_TO]
+    while _used(ring, minute, limit) >= limit:
+        minute += 1
+    start = ready_s if minute == first else minute * MINUTE_S
+    if start > latest_s:
+        return TEACHER_TOO_LATE
     if in_outage(start, outages):
-        return -1.0
-    ring[slot] = start
-    state[2] = (slot + 1) % ring.shape[0]
-    fstate[0] = start
+        return TEACHER_DOWN
+    slot = minute % ring.shape[0]
+    if ring[slot, 0] != minute:
+        ring[slot, 0] = minute
+        ring[slot, 1] = 0
+    ring[slot, 1] += 1
+    if ring[slot, 1] >= limit:
+        if minute == state[STATE_FULL_TO]:
+            end = minute + 1
+            while _used(ring, end, limit) >= limit:
+                end += 1
+            state[STATE_FULL_TO] = end
+        elif not (state[STATE_FULL_FROM] <= minute < state[STATE_FULL_TO]):
+            state[STATE_FULL_FROM] = minute
+            state[STATE_FULL_TO] = minute + 1
     return start

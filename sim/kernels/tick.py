@@ -9,6 +9,7 @@ import numpy as np
 from sim.kernels.arrivals import rate_at, rate_bound
 from sim.kernels.flags import kernel, step
 from sim.kernels.histogram import latency_bin
+from sim.kernels.pending import pop, push
 from sim.kernels.queueing import take_slot
 from sim.kernels.routing import (
     CASCADE,
@@ -20,7 +21,14 @@ from sim.kernels.routing import (
     verifier_flags,
 )
 from sim.kernels.sampling import quantile
-from sim.kernels.teacher import in_outage, teacher_start
+from sim.kernels.teacher import (  # noqa: F401  (the state layout's last two entries)
+    STATE_FULL_FROM,
+    STATE_FULL_TO,
+    TEACHER_DOWN,
+    TEACHER_TOO_LATE,
+    in_outage,
+    teacher_start,
+)
 
 # columns of a candidate's uniforms
 U_SPACING = 0
@@ -136,10 +144,28 @@ MODEL_FIELDS = 23
 # state entries (carried across ticks)
 STATE_CALL_INDEX = 0
 STATE_SAMPLE_OVERFLOW = 1
-STATE_RING = 2  # next slot of the rate limiter's ring of start times
-STATE_FIELDS = 3
-FSTATE_LAST_TEACHER_START = 0
-FSTATE_FIELDS = 1
+# STATE_FULL_FROM and STATE_FULL_TO (2, 3) belong to sim.kernels.teacher
+STATE_PENDING = 4  # records in the pending heap
+STATE_FIELDS = 5
+
+# a request record between its routing decision and its settlement (sim.kernels.pending)
+R_READY = 0  # when the fallback can start: the pending heap's key
+R_ARRIVAL = 1
+R_SEGMENT = 2
+R_STUDENT_AT = 3  # when the student's answer can be returned (-1: none)
+R_STUDENT_CORRECT = 4
+R_TEACHER_CORRECT = 5
+R_FALLBACK = 6  # SOURCE_* of who is asked after or beside the student
+R_TOKENS_OUT = 7
+R_TEACHER_USD = 8
+R_U_TEACHER_LATENCY = 9
+R_U_HUMAN_REVIEW = 10
+R_U_HUMAN_CORRECT = 11
+R_CONFIDENCE = 12
+R_WAIT = 13
+R_INDEX = 14  # the call's index in the stream (for the per-call sample)
+R_FELL_BACK = 15
+REC_FIELDS = 16
 
 
 @step
@@ -157,6 +183,7 @@ def run_tick(
     spacing_end,
     t0,
     t1,
+    settle_until,
     policy,
     traffic,
     seg_params,
@@ -165,10 +192,10 @@ def run_tick(
     table,
     free_at,
     reviewers_free_at,
-    rate_ring,
+    minute_ring,
     outages,
     state,
-    fstate,
+    pending,
     sample_every,
     out_counts,
     out_values,
@@ -182,122 +209,192 @@ def run_tick(
     request's latents. The candidates' times are the uniform order statistics on [t0, t1)
     (normalised exponential spacings, spacing_end the last one), kept with probability
     rate(t) / rate_max: an exact Poisson process whose count was drawn as Poisson(rate_max · tick).
+
+    Calls that need an order-sensitive shared resource (a rate-limited teacher, a finite reviewers'
+    pool) wait in `pending` and are settled in the order they become ready: all those ready before
+    an arrival are settled before it, and those ready before settle_until (t1, or inf at the end
+    of the horizon) at the end of the tick; the rest carry over and count in a later tick.
     """
+    m = model_params
+    record = np.zeros(REC_FIELDS)
+    scratch = np.zeros(REC_FIELDS)
+    sampled = 0
     rate_max, varies = rate_bound(t0, t1, traffic)
     total = spacing_end
     for i in range(uniforms.shape[0]):
         total += -np.log1p(-uniforms[i, U_SPACING])
-    scale = (t1 - t0) / total
-    m = model_params
+    scale = (t1 - t0) / total if uniforms.shape[0] > 0 else 0.0
     usd_in = m[USD_PER_TOKEN_IN]
     usd_out = m[USD_PER_TOKEN_OUT]
-    deadline = m[DEADLINE_S]
     student_pool = uses_student(policy)
-    sampled = 0
+    deferred_teacher = m[RATE_LIMIT_PER_MIN] > 0
+    deferred_human = m[REVIEWER_POOL] > 0
     t = t0
-    for i in range(uniforms.shape[0]):
-        u = uniforms[i]
-        t += -np.log1p(-u[U_SPACING]) * scale
-        if varies and u[U_THINNING] * rate_max >= rate_at(t, traffic):
-            continue
-        s = _segment(u[U_SEGMENT], seg_params)
-        tokens_in = np.floor(
-            quantile(int(seg_params[s, SEG_TOKENS_IN]), u[U_TOKENS_IN], spec, table)
-        )
-        tokens_out = np.floor(
-            quantile(int(seg_params[s, SEG_TOKENS_OUT]), u[U_TOKENS_OUT], spec, table)
-        )
-        teacher_usd = tokens_in * usd_in + tokens_out * usd_out
-        teacher_correct = u[U_TEACHER_CORRECT] < seg_params[s, SEG_TEACHER_ACCURACY]
-        student_correct = u[U_CORRECT] < seg_params[s, SEG_STUDENT_ACCURACY]
-        counts = out_counts[s]
-        counts[CALLS] += 1
-        out_values[TEACHER_ONLY_USD] += teacher_usd
-        out_values[TOKENS_IN] += tokens_in
-        out_values[TOKENS_OUT] += tokens_out
-        if not teacher_correct:
-            counts[TEACHER_ERRORS] += 1
-        if not student_correct:
-            counts[STUDENT_ERRORS] += 1
-
-        # the student's answer, when the policy asks for one
-        confidence = 0.0
-        wait = 0.0
-        student_at = -1.0  # when the student's answer is ready to return (-1: no answer)
-        fallback = SOURCE_NONE  # who is asked after (or beside) the student
-        ready = t  # when the fallback can start
-        if not student_pool:
-            fallback = SOURCE_TEACHER
-        else:
-            conf_d = SEG_CONF_CORRECT if student_correct else SEG_CONF_WRONG
-            confidence = quantile(int(seg_params[s, conf_d]), u[U_CONFIDENCE], spec, table)
-            service = (
-                quantile(int(m[STUDENT_SERVICE]), u[U_SERVICE], spec, table)
-                + m[STUDENT_S_PER_TOKEN] * tokens_out
+    ai = 0
+    need_arrival = True
+    arrival_ok = False
+    r = record
+    while True:
+        if need_arrival:  # advance to the next accepted arrival, if any is left in the tick
+            arrival_ok = False
+            while ai < uniforms.shape[0]:
+                u = uniforms[ai]
+                ai += 1
+                t += -np.log1p(-u[U_SPACING]) * scale
+                if varies and u[U_THINNING] * rate_max >= rate_at(t, traffic):
+                    continue
+                arrival_ok = True
+                break
+            need_arrival = False
+        waiting = state[STATE_PENDING] > 0
+        if waiting and (
+            pending[0, R_READY] <= t if arrival_ok else pending[0, R_READY] < settle_until
+        ):
+            state[STATE_PENDING] = pop(pending, state[STATE_PENDING], record, scratch)
+        elif arrival_ok:
+            need_arrival = True
+            u = uniforms[ai - 1]
+            s = _segment(u[U_SEGMENT], seg_params)
+            tokens_in = np.floor(
+                quantile(int(seg_params[s, SEG_TOKENS_IN]), u[U_TOKENS_IN], spec, table)
             )
-            threshold = seg_params[s, SEG_THRESHOLD]
-            if can_bypass(policy, m[BYPASS_S], free_at[0] - t) and not in_outage(t, outages):
-                fallback = SOURCE_TEACHER
-                counts[BYPASSES] += 1
-            else:
-                wait = take_slot(free_at, t, service)
-                student_at = t + wait + service
-                counts[STUDENT_CALLS] += 1
-                out_values[WAIT_SUM] += wait
-                out_values[BUSY_S] += service
-                out_values[SOJOURN_SUM] += wait + service
-                if policy == VERIFY:
-                    student_at += quantile(
-                        int(m[VERIFIER_LATENCY]), u[U_VERIFIER_LATENCY], spec, table
-                    )
-                    out_values[VERIFIER_USD] += m[VERIFIER_USD_PER_CALL]
-                    flagged = confidence < threshold or verifier_flags(
-                        student_correct,
-                        u[U_CONFIDENCE],
-                        u[U_VERIFIER],
-                        m[VERIFIER_RECALL],
-                        m[VERIFIER_RECALL_Z],
-                        m[VERIFIER_FPR],
-                        m[VERIFIER_RHO],
-                        int(m[NORMAL]),
-                        spec,
-                        table,
-                    )
-                    if flagged:
-                        counts[FLAGS] += 1
-                        fallback = SOURCE_HUMAN if m[ON_FLAG_HUMAN] > 0 else SOURCE_TEACHER
-                        ready = student_at
-                elif policy == ENSEMBLE:
-                    fallback = SOURCE_TEACHER
-                elif falls_back(policy, confidence, threshold):
-                    fallback = SOURCE_TEACHER
-                    ready = student_at
-        if fallback != SOURCE_NONE and (policy == CASCADE or policy == VERIFY):
-            counts[FALLBACKS] += 1
+            tokens_out = np.floor(
+                quantile(int(seg_params[s, SEG_TOKENS_OUT]), u[U_TOKENS_OUT], spec, table)
+            )
+            teacher_usd = tokens_in * usd_in + tokens_out * usd_out
+            teacher_correct = u[U_TEACHER_CORRECT] < seg_params[s, SEG_TEACHER_ACCURACY]
+            student_correct = u[U_CORRECT] < seg_params[s, SEG_STUDENT_ACCURACY]
+            counts = out_counts[s]
+            counts[CALLS] += 1
+            out_values[TEACHER_ONLY_USD] += teacher_usd
+            out_values[TOKENS_IN] += tokens_in
+            out_values[TOKENS_OUT] += tokens_out
+            if not teacher_correct:
+                counts[TEACHER_ERRORS] += 1
+            if not student_correct:
+                counts[STUDENT_ERRORS] += 1
 
-        # the fallback (or the ensemble's teacher), then the deadline
+            # the student's answer, when the policy asks for one, and the routing decision
+            confidence = 0.0
+            wait = 0.0
+            student_at = -1.0  # when the student's answer is ready to return (-1: no answer)
+            fallback = SOURCE_NONE  # who is asked after (or beside) the student
+            ready = t  # when the fallback can start
+            if not student_pool:
+                fallback = SOURCE_TEACHER
+            else:
+                conf_d = SEG_CONF_CORRECT if student_correct else SEG_CONF_WRONG
+                confidence = quantile(int(seg_params[s, conf_d]), u[U_CONFIDENCE], spec, table)
+                service = (
+                    quantile(int(m[STUDENT_SERVICE]), u[U_SERVICE], spec, table)
+                    + m[STUDENT_S_PER_TOKEN] * tokens_out
+                )
+                threshold = seg_params[s, SEG_THRESHOLD]
+                if can_bypass(policy, m[BYPASS_S], free_at[0] - t) and not in_outage(t, outages):
+                    fallback = SOURCE_TEACHER
+                    counts[BYPASSES] += 1
+                else:
+                    wait = take_slot(free_at, t, service)
+                    student_at = t + wait + service
+                    counts[STUDENT_CALLS] += 1
+                    out_values[WAIT_SUM] += wait
+                    out_values[BUSY_S] += service
+                    out_values[SOJOURN_SUM] += wait + service
+                    if policy == VERIFY:
+                        student_at += quantile(
+                            int(m[VERIFIER_LATENCY]), u[U_VERIFIER_LATENCY], spec, table
+                        )
+                        out_values[VERIFIER_USD] += m[VERIFIER_USD_PER_CALL]
+                        flagged = confidence < threshold or verifier_flags(
+                            student_correct,
+                            u[U_CONFIDENCE],
+                            u[U_VERIFIER],
+                            m[VERIFIER_RECALL],
+                            m[VERIFIER_RECALL_Z],
+                            m[VERIFIER_FPR],
+                            m[VERIFIER_RHO],
+                            int(m[NORMAL]),
+                            spec,
+                            table,
+                        )
+                        if flagged:
+                            counts[FLAGS] += 1
+                            fallback = SOURCE_HUMAN if m[ON_FLAG_HUMAN] > 0 else SOURCE_TEACHER
+                            ready = student_at
+                    elif policy == ENSEMBLE:
+                        fallback = SOURCE_TEACHER
+                    elif falls_back(policy, confidence, threshold):
+                        fallback = SOURCE_TEACHER
+                        ready = student_at
+            fell_back = fallback != SOURCE_NONE and (policy == CASCADE or policy == VERIFY)
+            if fell_back:
+                counts[FALLBACKS] += 1
+
+            index = state[STATE_CALL_INDEX]
+            state[STATE_CALL_INDEX] = index + 1
+            record[R_READY] = ready
+            record[R_ARRIVAL] = t
+            record[R_SEGMENT] = s
+            record[R_STUDENT_AT] = student_at
+            record[R_STUDENT_CORRECT] = student_correct
+            record[R_TEACHER_CORRECT] = teacher_correct
+            record[R_FALLBACK] = fallback
+            record[R_TOKENS_OUT] = tokens_out
+            record[R_TEACHER_USD] = teacher_usd
+            record[R_U_TEACHER_LATENCY] = u[U_TEACHER_LATENCY]
+            record[R_U_HUMAN_REVIEW] = u[U_HUMAN_REVIEW]
+            record[R_U_HUMAN_CORRECT] = u[U_HUMAN_CORRECT]
+            record[R_CONFIDENCE] = confidence
+            record[R_WAIT] = wait
+            record[R_INDEX] = index
+            record[R_FELL_BACK] = fell_back
+            defer = (fallback == SOURCE_TEACHER and deferred_teacher) or (
+                fallback == SOURCE_HUMAN and deferred_human
+            )
+            # a full heap (an extreme backlog) settles the call at once, slightly out of order
+            if defer and ready > t and state[STATE_PENDING] < pending.shape[0]:
+                state[STATE_PENDING] = push(pending, state[STATE_PENDING], record)
+                continue
+        else:
+            break
+
+        # settle the call in `r`: the fallback (or the ensemble's teacher), deadline, outcome
+        arrived = r[R_ARRIVAL]
+        ready = r[R_READY]
+        student_at = r[R_STUDENT_AT]
+        student_correct = r[R_STUDENT_CORRECT] > 0.0
+        teacher_correct = r[R_TEACHER_CORRECT] > 0.0
+        fallback = int(r[R_FALLBACK])
+        counts = out_counts[int(r[R_SEGMENT])]
+        deadline = m[DEADLINE_S]
         source = SOURCE_STUDENT
         answer_at = student_at
         teacher_started = np.nan
         final_correct = student_correct
         if fallback == SOURCE_TEACHER:
             start = ready
-            available = not in_outage(ready, outages)
-            if available and m[RATE_LIMIT_PER_MIN] > 0:
-                start = teacher_start(ready, rate_ring, state, fstate, outages)
-                available = start >= 0.0
-            if available:
+            if in_outage(ready, outages):
+                start = TEACHER_DOWN
+            elif m[RATE_LIMIT_PER_MIN] > 0:
+                latest = arrived + deadline if deadline > 0.0 else np.inf
+                start = teacher_start(
+                    ready, int(m[RATE_LIMIT_PER_MIN]), minute_ring, state, outages, latest
+                )
+            if start == TEACHER_TOO_LATE:
+                # never sent: it could not start before the deadline, which abandons it below
+                source = SOURCE_TEACHER
+                answer_at = np.inf
+            elif start != TEACHER_DOWN:
                 out_values[TEACHER_WAIT_SUM] += start - ready
                 teacher_started = start
-                done = (
+                answer_at = (
                     start
-                    + quantile(int(m[TEACHER_LATENCY]), u[U_TEACHER_LATENCY], spec, table)
-                    + m[TEACHER_S_PER_TOKEN] * tokens_out
-                )
-                out_values[TEACHER_USD] += teacher_usd
+                    + quantile(int(m[TEACHER_LATENCY]), r[R_U_TEACHER_LATENCY], spec, table)
+                    + m[TEACHER_S_PER_TOKEN] * r[R_TOKENS_OUT]
+                )  # the authoritative answer (an ensemble's student shows first)
+                out_values[TEACHER_USD] += r[R_TEACHER_USD]
                 out_values[TEACHER_CALLS] += 1
                 source = SOURCE_TEACHER
-                answer_at = max(done, student_at) if policy == ENSEMBLE else done
                 final_correct = teacher_correct
             else:
                 counts[UNAVAILABLE] += 1
@@ -306,7 +403,7 @@ def run_tick(
                 else:
                     answer_at = max(ready, student_at)
         elif fallback == SOURCE_HUMAN:
-            review = quantile(int(m[HUMAN_REVIEW]), u[U_HUMAN_REVIEW], spec, table)
+            review = quantile(int(m[HUMAN_REVIEW]), r[R_U_HUMAN_REVIEW], spec, table)
             start = ready
             if m[REVIEWER_POOL] > 0:
                 start = ready + take_slot(reviewers_free_at, ready, review)
@@ -315,24 +412,22 @@ def run_tick(
             counts[HUMAN_REVIEWS] += 1
             source = SOURCE_HUMAN
             answer_at = start + review
-            final_correct = u[U_HUMAN_CORRECT] < m[HUMAN_ACCURACY]
+            final_correct = r[R_U_HUMAN_CORRECT] < m[HUMAN_ACCURACY]
         if deadline > 0.0 and source != SOURCE_STUDENT and source != SOURCE_NONE:
-            if answer_at - t > deadline:
+            if answer_at - arrived > deadline:
                 counts[ABANDONED] += 1
                 if student_at < 0.0 or m[DEADLINE_FAILS] > 0:
                     source = SOURCE_NONE
                 else:
                     source = SOURCE_STUDENT
-                    answer_at = max(student_at, t + deadline)
-                    final_correct = student_correct
+                    answer_at = max(student_at, arrived + deadline)
         if source == SOURCE_STUDENT:
             final_correct = student_correct
 
-        # outcomes
-        latency = answer_at - t
+        latency = answer_at - arrived
+        first = np.nan
         if source == SOURCE_NONE:
             counts[FAILED] += 1
-            first = latency if policy == ENSEMBLE and student_at >= 0.0 else np.nan
         else:
             if not final_correct:
                 counts[ERRORS] += 1
@@ -348,25 +443,26 @@ def run_tick(
             out_hist[latency_bin(latency)] += 1
             first = latency
         if policy == ENSEMBLE and student_at >= 0.0:
-            first = student_at - t
+            # the first answer shown: the student's, unless the teacher's came sooner
+            shown = student_at if source != SOURCE_TEACHER else min(student_at, answer_at)
+            first = shown - arrived
         if first == first:
             out_first_hist[latency_bin(first)] += 1
 
-        index = state[STATE_CALL_INDEX]
-        state[STATE_CALL_INDEX] = index + 1
+        index = int(r[R_INDEX])
         if sample_every > 0 and index % sample_every == 0:
             if sampled < out_sample.shape[0]:
                 row = out_sample[sampled]
-                row[0] = t
-                row[1] = s
+                row[0] = arrived
+                row[1] = r[R_SEGMENT]
                 row[2] = student_correct
-                row[3] = confidence
-                row[4] = fallback != SOURCE_NONE and (policy == CASCADE or policy == VERIFY)
+                row[3] = r[R_CONFIDENCE]
+                row[4] = r[R_FELL_BACK]
                 row[5] = final_correct and source != SOURCE_NONE
                 row[6] = source == SOURCE_STUDENT and not student_correct
-                row[7] = wait
+                row[7] = r[R_WAIT]
                 row[8] = latency if source != SOURCE_NONE else np.nan
-                row[9] = teacher_usd if teacher_started == teacher_started else 0.0
+                row[9] = r[R_TEACHER_USD] if teacher_started == teacher_started else 0.0
                 row[10] = source == SOURCE_NONE
                 row[11] = first
                 row[12] = teacher_started
