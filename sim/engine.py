@@ -21,7 +21,6 @@ from sim.kernels.tick import (
     STATE_FIELDS,
     STATE_PENDING,
     STATE_SAMPLE_OVERFLOW,
-    UNIFORMS,
     run_tick,
 )
 from sim.parameters import KernelParameters
@@ -71,7 +70,8 @@ class DataPlane:
         """Candidates of [t0, t1): Poisson(rate bound × length) rows of uniforms, and the end."""
         bound, _ = rate_bound(t0, t1, self.params.traffic)
         candidates = int(self.rng.poisson(bound * (t1 - t0)))
-        return self.rng.random((candidates, UNIFORMS)), float(self.rng.standard_exponential())
+        uniforms = self.rng.random((candidates, self.params.uniforms))
+        return uniforms, float(self.rng.standard_exponential())
 
     def prefetch(self, t0: float, t1: float) -> None:
         """Start drawing the uniforms of a later tick in the background."""

@@ -28,6 +28,7 @@ class KernelParameters:
     reviewers: int  # size of the reviewers' FIFO pool (1 when unlimited: then unused)
     rate_limit: int  # teacher calls per clock minute (0 = unlimited)
     outages: np.ndarray  # float64[n, 2]: (start_s, end_s)
+    uniforms: int  # latents drawn per candidate: fixed by the tables present, not the policy
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> KernelParameters:
@@ -85,6 +86,11 @@ class KernelParameters:
             reviewers=max(reviewers, 1),
             rate_limit=scenario.teacher.rate_limit_per_min,
             outages=outages,
+            uniforms=(
+                tick.UNIFORMS
+                if scenario.verifier is not None or scenario.human is not None
+                else tick.BASE_UNIFORMS
+            ),
         )
 
 

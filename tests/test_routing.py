@@ -68,13 +68,17 @@ def test_blind_spots_concentrate_misses_on_confident_wrong_answers(seed):
 def test_a_verifier_with_the_students_blind_spots_adds_latency_not_safety(seed):
     recall = 0.7
     threshold = float(F_WRONG.ppf(recall)) + 0.02  # t ≥ F₀⁻¹(recall)
-    cascade = scenario(scenario={"horizon_days": 3.0}, router={"threshold": threshold})
+    verifier = {"recall": recall, "false_positive_rate": 0.0, "blind_spot_correlation": 1.0,
+                "latency_s": 0.2}  # fmt: skip
+    # one scenario, two policies (as `distill-sim compare` runs them): the same request stream
+    cascade = scenario(
+        scenario={"horizon_days": 3.0}, router={"threshold": threshold}, verifier=verifier
+    )
     same = scenario(
         scenario={"horizon_days": 3.0},
         router={"policy": "verify", "threshold": threshold},
-        verifier={"recall": recall, "false_positive_rate": 0.0, "blind_spot_correlation": 1.0,
-                  "latency_s": 0.2},
-    )  # fmt: skip
+        verifier=verifier,
+    )
     c, v = run(cascade, seed), run(same, seed)
     assert c["calls"] == v["calls"]
     assert v["silent_failure_rate"] == c["silent_failure_rate"]

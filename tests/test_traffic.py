@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from sim.engine import run_fast
-from sim.kernels.arrivals import rate_at, rate_bound
+from sim.kernels.arrivals import rate_at, rate_bound, rate_floor
 from sim.metrics import tick_frame, timeseries
 from sim.scenario import Traffic
 from sim.scenario_file import validate
@@ -228,6 +228,9 @@ def test_rate_bound_covers_the_rate(seed):
             t = np.linspace(t0, t1, 4001)[:-1]
             kernel = np.array([rate_at(x, params) for x in t])
             assert bound >= kernel.max(), (t0, t1, bound, kernel.max())
+            floor = rate_floor(t0, t1, params)  # the thinning squeeze: below it, accept at once
+            assert floor <= kernel.min(), (t0, t1, floor, kernel.min())
+            assert floor <= rate(traffic, t).min()
             assert bound >= rate(traffic, t).max()
             # hour-long ticks are the common case: the bound must be tight there (thinning cost)
             if t1 - t0 <= 3600 and int(t0 // DAY_S) == int(t1 // DAY_S):

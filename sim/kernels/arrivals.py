@@ -46,3 +46,18 @@ def rate_bound(t0, t1, params):
     diurnal = _diurnal_max(t0, t1, params[1], params[2])
     varies = params[1] > 0.0 or params[3] != 0.0 or weekly_max != weekly_min
     return params[0] * diurnal * weekly_max * growth * (1.0 + 1e-9), varies
+
+
+@kernel
+def rate_floor(t0, t1, params):
+    """A lower bound of the rate on [t0, t1): thinning accepts below it without evaluating the
+    rate (a squeeze: exact, and it skips the cosine and exponential for most candidates)."""
+    weekly_min = np.inf
+    first = int(t0 // 86400.0)
+    last = int(t1 // 86400.0)
+    for day in range(first, min(last, first + 7) + 1):
+        weekly_min = min(weekly_min, params[4 + day % 7])
+    growth = min(np.exp(params[3] * t0), np.exp(params[3] * t1))
+    # the diurnal factor's minimum: a trough (peak + 12 h) inside, else the lower endpoint
+    diurnal = 2.0 - _diurnal_max(t0 + 43200.0, t1 + 43200.0, params[1], params[2])
+    return params[0] * diurnal * weekly_min * growth * (1.0 - 1e-9)

@@ -6,7 +6,7 @@ same requests (common random numbers).
 
 import numpy as np
 
-from sim.kernels.arrivals import rate_at, rate_bound
+from sim.kernels.arrivals import rate_at, rate_bound, rate_floor
 from sim.kernels.flags import kernel, step
 from sim.kernels.histogram import latency_bin
 from sim.kernels.pending import pop, push
@@ -46,6 +46,7 @@ U_VERIFIER_LATENCY = 11
 U_HUMAN_REVIEW = 12
 U_HUMAN_CORRECT = 13
 UNIFORMS = 14
+BASE_UNIFORMS = 10  # without a [verifier] or [human] table the last four are never drawn
 
 # per-segment counters: out_counts[segment, field]
 CALLS = 0
@@ -220,6 +221,7 @@ def run_tick(
     scratch = np.zeros(REC_FIELDS)
     sampled = 0
     rate_max, varies = rate_bound(t0, t1, traffic)
+    rate_min = rate_floor(t0, t1, traffic)
     total = spacing_end
     for i in range(uniforms.shape[0]):
         total += -np.log1p(-uniforms[i, U_SPACING])
@@ -241,8 +243,10 @@ def run_tick(
                 u = uniforms[ai]
                 ai += 1
                 t += -np.log1p(-u[U_SPACING]) * scale
-                if varies and u[U_THINNING] * rate_max >= rate_at(t, traffic):
-                    continue
+                if varies:
+                    level = u[U_THINNING] * rate_max
+                    if level >= rate_min and level >= rate_at(t, traffic):
+                        continue
                 arrival_ok = True
                 break
             need_arrival = False
@@ -342,8 +346,9 @@ def run_tick(
             record[R_TOKENS_OUT] = tokens_out
             record[R_TEACHER_USD] = teacher_usd
             record[R_U_TEACHER_LATENCY] = u[U_TEACHER_LATENCY]
-            record[R_U_HUMAN_REVIEW] = u[U_HUMAN_REVIEW]
-            record[R_U_HUMAN_CORRECT] = u[U_HUMAN_CORRECT]
+            if u.shape[0] > U_HUMAN_CORRECT:
+                record[R_U_HUMAN_REVIEW] = u[U_HUMAN_REVIEW]
+                record[R_U_HUMAN_CORRECT] = u[U_HUMAN_CORRECT]
             record[R_CONFIDENCE] = confidence
             record[R_WAIT] = wait
             record[R_INDEX] = index
@@ -425,6 +430,7 @@ def run_tick(
             final_correct = student_correct
 
         latency = answer_at - arrived
+        latency_k = -1
         first = np.nan
         if source == SOURCE_NONE:
             counts[FAILED] += 1
@@ -440,14 +446,16 @@ def run_tick(
                 counts[SLO_MET] += 1
             out_values[LATENCY_SUM] += latency
             out_values[ANSWERED] += 1
-            out_hist[latency_bin(latency)] += 1
+            latency_k = latency_bin(latency)
+            out_hist[latency_k] += 1
             first = latency
         if policy == ENSEMBLE and student_at >= 0.0:
             # the first answer shown: the student's, unless the teacher's came sooner
             shown = student_at if source != SOURCE_TEACHER else min(student_at, answer_at)
             first = shown - arrived
         if first == first:
-            out_first_hist[latency_bin(first)] += 1
+            same = latency_k >= 0 and first == latency
+            out_first_hist[latency_k if same else latency_bin(first)] += 1
 
         index = int(r[R_INDEX])
         if sample_every > 0 and index % sample_every == 0:
