@@ -27,6 +27,9 @@ SetOption = Annotated[
     typer.Option("--set", help="Override a field: path=value in TOML syntax (repeatable)."),
 ]
 
+SeedOption = Annotated[int | None, typer.Option(help="Override scenario.seed.")]
+ReplicationsOption = Annotated[int | None, typer.Option(help="Override scenario.replications.")]
+
 
 def _fail(problems: list[str]) -> None:
     for line in problems:
@@ -51,10 +54,8 @@ def _guarded(fn: Callable[[], Any]) -> Any:
 def run(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     set_: SetOption = None,
-    seed: Annotated[int | None, typer.Option(help="Override scenario.seed.")] = None,
-    replications: Annotated[
-        int | None, typer.Option(help="Override scenario.replications.")
-    ] = None,
+    seed: SeedOption = None,
+    replications: ReplicationsOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default results/<name>/<run-id>).")
     ] = None,
@@ -114,10 +115,8 @@ def compare(
         typer.Option(help="A field to vary: path=lo:hi:n or path=a,b,c (repeatable)."),
     ] = None,
     set_: SetOption = None,
-    seed: Annotated[int | None, typer.Option(help="Override scenario.seed.")] = None,
-    replications: Annotated[
-        int | None, typer.Option(help="Override scenario.replications.")
-    ] = None,
+    seed: SeedOption = None,
+    replications: ReplicationsOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default results/<name>/compare-<id>).")
     ] = None,

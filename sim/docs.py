@@ -22,6 +22,7 @@ from sim.scenario_file import (
     describe_range,
     field_constraints,
 )
+from sim.scenario_file import _is_list as _is_list
 
 # Tables of NOT_YET that the design repeats ([[drift]]); the rest are single tables.
 _ARRAY_TABLES = {"drift", "secondary"}
@@ -225,15 +226,6 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 def _is_distribution(annotation: Any) -> bool:
     return _inner_model(annotation) is Constant
-
-
-def _is_list(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is list:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_is_list(a) for a in typing.get_args(annotation))
-    return False
 
 
 def _join(first: str, second: str) -> str:
