@@ -21,6 +21,12 @@ class Aggregates:
     latency_p99_s: np.ndarray  # float64[ticks]
     histogram: np.ndarray  # int64[LATENCY_BINS]: latency of answered calls
     first_histogram: np.ndarray  # int64[LATENCY_BINS]: time to the first answer shown
+    retraining_usd: np.ndarray  # float64[ticks]: paid when a retraining starts
+    student_version: np.ndarray  # int64[ticks]: the version serving during the tick
+    secondary_silent: np.ndarray  # float64[ticks, secondary outputs]
+    monitor_rate: np.ndarray  # float64[ticks]: the windowed fallback (or flag) rate
+    alerts: int = 0
+    retrains: int = 0
     sample: list[np.ndarray] = field(default_factory=list)  # blocks of [tick, *SAMPLE_COLUMNS]
     sample_overflow: bool = False
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (time_s, kind, detail)
@@ -28,7 +34,9 @@ class Aggregates:
     pool_mean_occupancy: float = float("nan")  # time-averaged requests in the pool (reference)
 
     @classmethod
-    def empty(cls, horizon_s: float, tick_s: float, segments: int) -> Aggregates:
+    def empty(
+        cls, horizon_s: float, tick_s: float, segments: int, secondary: int = 0
+    ) -> Aggregates:
         """Zeroed arrays for a horizon cut into ticks (the last one may be shorter)."""
         starts = np.arange(0.0, horizon_s, tick_s)
         starts = starts[starts < horizon_s - 1e-9]
@@ -42,6 +50,10 @@ class Aggregates:
             latency_p99_s=np.full(ticks, np.nan),
             histogram=np.zeros(LATENCY_BINS, dtype=np.int64),
             first_histogram=np.zeros(LATENCY_BINS, dtype=np.int64),
+            retraining_usd=np.zeros(ticks),
+            student_version=np.ones(ticks, dtype=np.int64),
+            secondary_silent=np.zeros((ticks, secondary)),
+            monitor_rate=np.full(ticks, np.nan),
         )
 
     @property

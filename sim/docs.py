@@ -15,6 +15,7 @@ from sim.problems import show
 from sim.scenario import Constant, Scenario
 from sim.scenario_file import (
     DIST_MODELS,
+    DRIFT_MODELS,
     NOT_YET,
     NOT_YET_KEYS,
     NOT_YET_POLICIES,
@@ -58,6 +59,10 @@ def scenario_reference() -> str:
         if model is None:
             continue
         header = f"[[{name}]]" if _is_list(info.annotation) else f"[{name}]"
+        if name == "drift":
+            for kind, drift_model in DRIFT_MODELS.items():
+                parts.append(_table_section(drift_model, f'{header} kind = "{kind}"', name, info))
+            continue
         parts.append(_table_section(model, header, name, info))
     parts.append(_distributions_section())
     parts.append(_not_yet_section())

@@ -20,6 +20,7 @@ COST_TERMS = (
     "human_usd",
     "fixed_usd",
     "retraining_usd",
+    "audit_usd",
 )
 
 
@@ -43,6 +44,9 @@ def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
     costs["teacher_usd"] = agg.values[:, tick.TEACHER_USD].copy()
     costs["verifier_usd"] = agg.values[:, tick.VERIFIER_USD].copy()
     costs["human_usd"] = agg.values[:, tick.HUMAN_USD].copy()
+    costs["retraining_usd"] = agg.retraining_usd.copy()
+    audit_usd = scenario.monitoring.audit_usd if scenario.monitoring is not None else 0.0
+    costs["audit_usd"] = agg.counts[:, :, tick.AUDITED].sum(axis=1) * audit_usd
     costs["total_usd"] = np.sum([costs[name] for name in COST_TERMS], axis=0)
     costs["teacher_only_usd"] = agg.values[:, tick.TEACHER_ONLY_USD].copy()
     return costs

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim import lifecycle
 from sim.aggregates import Aggregates
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
@@ -81,8 +82,9 @@ class DataPlane:
         """Stop the drawing thread."""
         self._drawer.shutdown(wait=True)
 
-    def step(self, agg: Aggregates, k: int, t0: float, t1: float) -> None:
-        """Run every request arriving in [t0, t1) and store tick k's aggregates."""
+    def step(self, agg: Aggregates, k: int, t0: float, t1: float, segments: np.ndarray) -> None:
+        """Run every request arriving in [t0, t1) under this tick's segment table (mix and
+        accuracies) and store tick k's aggregates."""
         p, tables = self.params, self.params.tables
         if t0 not in self._pending:
             self.prefetch(t0, t1)
@@ -106,7 +108,7 @@ class DataPlane:
             np.inf if last else t1,
             p.policy,
             p.traffic,
-            p.segments,
+            segments,
             p.models,
             tables.spec,
             tables.table,
@@ -121,6 +123,8 @@ class DataPlane:
             agg.values[k],
             self.tick_hist,
             self.tick_first_hist,
+            agg.secondary_silent[k],
+            p.secondary_quality,
             sample,
         )
         self.kernel_s += time.perf_counter() - started
@@ -138,16 +142,24 @@ class DataPlane:
 
 
 def tick_driver(
-    env: simpy.Environment, plane: DataPlane, agg: Aggregates, progress: Progress | None
+    env: simpy.Environment,
+    plane: DataPlane,
+    agg: Aggregates,
+    conditions: lifecycle.Conditions,
+    monitor: lifecycle.Monitor,
+    progress: Progress | None,
 ) -> Generator[Any, Any, None]:
-    """The control plane's clock: each tick hands the current parameters to the data plane."""
+    """The control plane's clock: each tick hands the current parameters to the data plane, and
+    the monitor reads what came back."""
     for k in range(agg.ticks):
         t0 = float(agg.tick_start_s[k])
         t1 = t0 + float(agg.tick_length_s[k])
-        plane.step(agg, k, t0, t1)
+        agg.student_version[k] = conditions.version.number
+        plane.step(agg, k, t0, t1, conditions.segment_table(plane.params.segments, t0))
         if progress is not None:
             progress((k + 1) / agg.ticks)
         yield env.timeout(t1 - env.now)
+        monitor.observe(k)  # at the tick's end, as a team's dashboard would
 
 
 def teacher_outages(
@@ -175,16 +187,24 @@ def run_replication(
     progress: Progress | None = None,
 ) -> Aggregates:
     """One replication of the fast engine."""
-    agg = Aggregates.empty(scenario.horizon_s, scenario.scenario.tick_s, len(scenario.segments))
+    agg = Aggregates.empty(
+        scenario.horizon_s,
+        scenario.scenario.tick_s,
+        len(scenario.segments),
+        len(scenario.secondary),
+    )
     plane = DataPlane(params, request_generator(stream), sample_fraction)
     env = simpy.Environment()
-    env.process(tick_driver(env, plane, agg, progress))
+    conditions, monitor = lifecycle.start(env, scenario, agg, stream)
+    env.process(tick_driver(env, plane, agg, conditions, monitor, progress))
     env.process(teacher_outages(env, scenario, agg))
     try:
-        env.run(until=scenario.horizon_s)
+        env.run(until=scenario.horizon_s + 1e-6)
     finally:
         plane.close()
     agg.kernel_s = plane.kernel_s
+    agg.alerts = monitor.alerts
+    agg.monitor_rate = monitor.rate
     return agg
 
 

@@ -88,7 +88,15 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
             "latency_sum_s": agg.values[:, tick.LATENCY_SUM],
             "busy_s": agg.values[:, tick.BUSY_S],
             "latency_p99_s": agg.latency_p99_s,
-            "student_version": np.ones(agg.ticks, dtype=np.int64),
+            "student_version": agg.student_version,
+            "monitored_rate": agg.monitor_rate,
+            "audited": counts[:, tick.AUDITED],
+            "audited_errors": counts[:, tick.AUDITED_ERRORS],
+            "secondary_silent": (
+                agg.secondary_silent.mean(axis=1)
+                if agg.secondary_silent.shape[1]
+                else np.zeros(agg.ticks)
+            ),
             **costs,
         }
         frames.append(pl.DataFrame(columns))
@@ -112,6 +120,8 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
         _share("failed").alias("failed_rate"),
         _share("overrides").alias("override_rate"),
         _share("flags").alias("flag_rate"),
+        _share("secondary_silent").alias("secondary_silent_failure_rate"),
+        pl.col("monitored_rate").fill_nan(None),
         _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
         pl.col("total_usd").alias("cost_usd"),
         pl.col("total_usd").cum_sum().over("replication").alias("cumulative_cost_usd"),
@@ -134,6 +144,8 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
         "failed_rate",
         "override_rate",
         "flag_rate",
+        "secondary_silent_failure_rate",
+        "monitored_rate",
         "queue_wait_mean_s",
         *economics.COST_TERMS,
         "teacher_only_usd",
@@ -169,7 +181,7 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "error_rate": rate(row["errors"]),
                 "silent_failure_rate": rate(row["silent_failures"]),
                 "excess_error_rate": rate(row["errors"] - row["teacher_errors"]),
-                "secondary_silent_failure_rate": 0.0,
+                "secondary_silent_failure_rate": rate(row["secondary_silent"]),
                 "eval_error_rate": eval_error,
                 "latency_mean_s": row["latency_sum_s"] / answered if answered else math.nan,
                 "latency_p50_s": quantiles[0.5],
@@ -195,9 +207,11 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                     series["teacher_only_usd"].cum_sum().to_numpy(),
                     end_s,
                 ),
-                "alerts": 0,
-                "retrains": 0,
-                "observed_error_rate": None,
+                "alerts": agg.alerts,
+                "retrains": agg.retrains,
+                "observed_error_rate": (
+                    row["audited_errors"] / row["audited"] if row["audited"] else None
+                ),
                 "flag_rate": rate(row["flags"]),
                 "bypass_rate": rate(row["bypasses"]),
                 "abandoned_rate": rate(row["abandoned"]),
@@ -255,6 +269,29 @@ def segment_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, dict[
     return out
 
 
+def secondary_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, float | None]:
+    """Per secondary output: the share of calls whose bad student output was accepted."""
+    calls = sum(float(agg.counts[:, :, tick.CALLS].sum()) for agg in aggs)
+    out = {}
+    for j, output in enumerate(scenario.secondary):
+        silent = sum(float(agg.secondary_silent[:, j].sum()) for agg in aggs)
+        out[output.name] = _clean(silent / calls) if calls else None
+    return out
+
+
+def observed_error_interval(aggs: list[Aggregates]) -> list[float] | None:
+    """A Wilson 95% interval of the error rate audits show (pooled over replications)."""
+    audited = sum(float(agg.counts[:, :, tick.AUDITED].sum()) for agg in aggs)
+    if audited == 0:
+        return None
+    errors = sum(float(agg.counts[:, :, tick.AUDITED_ERRORS].sum()) for agg in aggs)
+    z = float(stats.norm.ppf(0.975))
+    p = errors / audited
+    centre = (p + z * z / (2 * audited)) / (1 + z * z / audited)
+    half = z * math.sqrt(p * (1 - p) / audited + z * z / (4 * audited**2)) / (1 + z * z / audited)
+    return [centre - half, centre + half]
+
+
 def summarize(
     scenario: Scenario, seed: int, aggs: list[Aggregates], raw: pl.DataFrame | None = None
 ) -> dict[str, Any]:
@@ -285,5 +322,7 @@ def summarize(
     summary["cost"] = cost
     summary["planned"] = {k: _clean(v) for k, v in economics.planned(scenario).items()}
     summary["segments"] = segment_table(scenario, aggs)
+    summary["secondary"] = secondary_table(scenario, aggs)
+    summary["observed_error_ci95"] = observed_error_interval(aggs)
     summary["ci95"] = ci if len(aggs) >= 2 else {}
     return summary

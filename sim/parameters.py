@@ -29,6 +29,7 @@ class KernelParameters:
     rate_limit: int  # teacher calls per clock minute (0 = unlimited)
     outages: np.ndarray  # float64[n, 2]: (start_s, end_s)
     uniforms: int  # latents drawn per candidate: fixed by the tables present, not the policy
+    secondary_quality: np.ndarray  # float64[K]: the student's quality on each secondary output
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> KernelParameters:
@@ -86,12 +87,38 @@ class KernelParameters:
             reviewers=max(reviewers, 1),
             rate_limit=scenario.teacher.rate_limit_per_min,
             outages=outages,
-            uniforms=(
-                tick.UNIFORMS
-                if scenario.verifier is not None or scenario.human is not None
-                else tick.BASE_UNIFORMS
+            uniforms=_latent_columns(scenario, models),
+            secondary_quality=np.array(
+                [o.student_quality for o in scenario.secondary], dtype=float
             ),
         )
+
+
+def _latent_columns(scenario: Scenario, models: np.ndarray) -> int:
+    """Lay out the optional latents after the base ones; return the row width.
+
+    Which columns exist depends on the tables a scenario has, never on its policy, so every policy
+    run on one scenario file and seed sees the same requests."""
+    column = tick.BASE_UNIFORMS
+    if scenario.verifier is not None or scenario.human is not None:
+        for name in (
+            "COL_VERIFIER",
+            "COL_VERIFIER_LATENCY",
+            "COL_HUMAN_REVIEW",
+            "COL_HUMAN_CORRECT",
+        ):
+            models[getattr(tick, name)] = column
+            column += 1
+    m = scenario.monitoring
+    if m is not None and m.audit_rate > 0:
+        models[tick.COL_AUDIT] = column
+        models[tick.AUDIT_RATE] = m.audit_rate
+        column += 1
+    if scenario.secondary:
+        models[tick.COL_SECONDARY] = column
+        models[tick.N_SECONDARY] = len(scenario.secondary)
+        column += len(scenario.secondary)
+    return column
 
 
 def _verifier_and_human(scenario: Scenario, models: np.ndarray, add: Any) -> None:

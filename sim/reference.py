@@ -15,11 +15,13 @@ import numpy as np
 import simpy
 from scipy import stats
 
+from sim import lifecycle
 from sim.aggregates import Aggregates
 from sim.distributions import frozen
 from sim.engine import replication_streams, teacher_outages
 from sim.kernels import tick
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
+from sim.parameters import KernelParameters
 from sim.scenario import Beta, Constant, Exponential, LogitNormal, Lognormal, Scenario, Segment
 from sim.traffic import rate
 
@@ -54,7 +56,10 @@ class ReferenceRun:
             self.env, capacity=scenario.student.servers * scenario.student.concurrency
         )
         self.agg = Aggregates.empty(
-            scenario.horizon_s, scenario.scenario.tick_s, len(scenario.segments)
+            scenario.horizon_s,
+            scenario.scenario.tick_s,
+            len(scenario.segments),
+            len(scenario.secondary),
         )
         self.tick_hists = np.zeros((self.agg.ticks, LATENCY_BINS), dtype=np.int64)
         self.first_hists = np.zeros((self.agg.ticks, LATENCY_BINS), dtype=np.int64)
@@ -71,8 +76,9 @@ class ReferenceRun:
             if human is not None and human.reviewers > 0
             else None
         )
-        weights = np.array([seg.weight for seg in scenario.segments], dtype=float)
-        self.cumulative = np.cumsum(weights / weights.sum())
+        # the day-0 mix and accuracies; the control plane rewrites those columns every tick
+        self.base_table = KernelParameters.from_scenario(scenario).segments
+        self.table = self.base_table
         self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
         self.calls = 0
         self.in_pool = 0
@@ -168,16 +174,17 @@ class ReferenceRun:
         s, rng, router, env = self.s, self.rng, self.s.router, self.env
         arrival = env.now
         k = min(int(arrival // s.scenario.tick_s), self.agg.ticks - 1)
-        i = int(np.searchsorted(self.cumulative, rng.random(), side="right"))
-        i = min(i, len(s.segments) - 1)
+        cumulative = self.table[:, tick.SEG_CUM_WEIGHT]
+        i = min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(cumulative) - 1)
         seg: Segment = s.segments[i]
+        student_accuracy = self.table[i, tick.SEG_STUDENT_ACCURACY]
         tokens_in = np.floor(draw(seg.tokens_in, rng))
         tokens_out = np.floor(draw(seg.tokens_out, rng))
         teacher_usd = (
             tokens_in * s.teacher.input_usd_per_mtok + tokens_out * s.teacher.output_usd_per_mtok
         ) / 1e6
         teacher_correct = rng.random() < seg.teacher_accuracy
-        student_correct = rng.random() < seg.student_accuracy
+        student_correct = rng.random() < student_accuracy
         counts, values = self.agg.counts[k, i], self.agg.values[k]
         counts[tick.CALLS] += 1
         counts[tick.TEACHER_ERRORS] += not teacher_correct
@@ -292,6 +299,14 @@ class ReferenceRun:
         if source == "none":
             counts[tick.FAILED] += 1
         else:
+            monitoring = s.monitoring
+            audited = monitoring is not None and rng.random() < monitoring.audit_rate
+            if audited:
+                counts[tick.AUDITED] += 1
+                counts[tick.AUDITED_ERRORS] += not final_correct
+            if source == "student":
+                for j, output in enumerate(s.secondary):
+                    self.agg.secondary_silent[k, j] += rng.random() >= output.student_quality
             counts[tick.ERRORS] += not final_correct
             counts[tick.SILENT] += source == "student" and not student_correct
             if policy == "ensemble" and source == "teacher":
@@ -315,8 +330,19 @@ class ReferenceRun:
             self.agg.sample.append(np.asarray([row], dtype=float))
         self.calls += 1
 
-    def run(self) -> Aggregates:
+    def ticks(self, conditions: lifecycle.Conditions, monitor: lifecycle.Monitor) -> Any:
+        """The control plane's clock: the mix and the student for each tick; the monitor at its
+        end."""
+        for k in range(self.agg.ticks):
+            self.table = conditions.segment_table(self.base_table, self.env.now)
+            self.agg.student_version[k] = conditions.version.number
+            yield self.env.timeout(float(self.agg.tick_length_s[k]))
+            monitor.observe(k)
+
+    def run(self, stream: np.random.SeedSequence) -> Aggregates:
         """Run to the end of the horizon and until the last request has its answer."""
+        conditions, monitor = lifecycle.start(self.env, self.s, self.agg, stream)
+        self.env.process(self.ticks(conditions, monitor))
         self.env.process(self.arrivals())
         self.env.process(teacher_outages(self.env, self.s, self.agg))
         self.env.run()
@@ -325,6 +351,8 @@ class ReferenceRun:
             self.agg.latency_p99_s[k] = histogram_quantile(self.tick_hists[k], 0.99)
         self.agg.histogram[:] = self.tick_hists.sum(axis=0)
         self.agg.first_histogram[:] = self.first_hists.sum(axis=0)
+        self.agg.alerts = monitor.alerts
+        self.agg.monitor_rate = monitor.rate
         self.agg.pool_mean_occupancy = self.pool_area / self.s.horizon_s
         return self.agg
 
@@ -336,5 +364,5 @@ def run_reference(
     out = []
     for stream in replication_streams(seed, replications):
         rng = np.random.Generator(np.random.PCG64(stream.spawn(2)[1]))
-        out.append(ReferenceRun(scenario, rng, sample_fraction).run())
+        out.append(ReferenceRun(scenario, rng, sample_fraction).run(stream))
     return out

@@ -266,6 +266,79 @@ class Human(Strict):
     accuracy: Probability = Field(1.0, description="probability a review's answer is right")
 
 
+class MixDrift(Strict):
+    """[[drift]] kind = "mix": traffic shares move linearly to `weights` over ramp_days."""
+
+    kind: Literal["mix"]
+    start_day: NonNegative = Field(description="day the shift starts")
+    ramp_days: NonNegative = Field(0.0, description="days to reach the new weights (0 = a step)")
+    weights: dict[str, NonNegative] = Field(
+        description="target weight per segment (unnamed segments keep their share)"
+    )
+
+
+class ConceptDrift(Strict):
+    """[[drift]] kind = "concept": the right answers change; students trained before it degrade."""
+
+    kind: Literal["concept"]
+    segment: str = Field(description="the segment whose answers change")
+    start_day: NonNegative = Field(description="day the change starts")
+    ramp_days: NonNegative = Field(0.0, description="days over which it completes")
+    stale_student_accuracy: Probability = Field(
+        description="accuracy a student trained before the change ends at (the teacher adapts)"
+    )
+
+
+class RandomWalkDrift(Strict):
+    """[[drift]] kind = "random_walk": shares wander (log-normal steps), for stress tests."""
+
+    kind: Literal["random_walk"]
+    start_day: NonNegative = Field(0.0, description="day the wandering starts")
+    volatility_per_month: NonNegative = Field(
+        description="standard deviation of each segment's log-share change over 30 days"
+    )
+
+
+Drift = Annotated[MixDrift | ConceptDrift | RandomWalkDrift, Field(discriminator="kind")]
+
+
+class Secondary(Strict):
+    """[[secondary]]: an output nobody routes on (e.g. an audit-log summary)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$", description="unique name")
+    student_quality: Probability = Field(description="share of the student's outputs that are good")
+    teacher_quality: Probability = Field(description="share of the teacher's outputs that are good")
+
+
+class Monitoring(Strict):
+    """[monitoring]: what the team can see — a leading indicator and audited samples."""
+
+    window_hours: Positive = Field(24.0, description="window of the fallback (or flag) rate")
+    fallback_rate_alert: Probability = Field(
+        0.3, description="alert when the windowed fallback (verify: flag) rate exceeds this"
+    )
+    audit_rate: Probability = Field(0.0, description="share of calls labelled by people")
+    audit_usd: NonNegative = Field(1.0, description="price of labelling one call")
+
+
+class Retraining(Strict):
+    """[retraining]: when a new student is trained, and what it costs."""
+
+    trigger: Literal["never", "alert", "schedule"] = Field(
+        "never", description="never | alert (a monitoring alert) | schedule (every_days)"
+    )
+    every_days: Positive = Field(90.0, description="schedule: days between retrainings")
+    duration_days: NonNegative = Field(7.0, description="the old student serves meanwhile")
+    dataset_calls: NonNegative = Field(
+        20000.0, description="teacher calls to label the new dataset (at teacher prices)"
+    )
+    compute_usd: NonNegative = Field(2000.0, description="training compute per retraining")
+    engineer_days: NonNegative = Field(3.0, description="people time per retraining")
+    min_share: Probability = Field(
+        0.01, description="segments above this share at retraining time become seen"
+    )
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -278,6 +351,10 @@ class Scenario(Strict):
     economics: Economics = Field(default_factory=Economics)  # type: ignore[arg-type]
     verifier: Verifier | None = None
     human: Human | None = None
+    drift: list[Drift] = Field(default_factory=list, max_length=100)
+    secondary: list[Secondary] = Field(default_factory=list, max_length=16)
+    monitoring: Monitoring | None = None
+    retraining: Retraining | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -300,6 +377,7 @@ class Scenario(Strict):
                     f"(or segment_thresholds for {missing})"
                 )
         problems += self._routing_problems()
+        problems += self._lifecycle_problems(names)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -325,6 +403,48 @@ class Scenario(Strict):
             problems.append(
                 f"router.deadline_s: got {router.deadline_s:g}; no answer can arrive that fast "
                 f"(the fastest takes {fastest:g} s); expected a deadline above {fastest:g} s"
+            )
+        return problems
+
+    def _lifecycle_problems(self, names: list[str]) -> list[str]:
+        problems = []
+        horizon = self.scenario.horizon_days
+        weights = {s.name: s.weight for s in self.segments}
+        for i in sorted(range(len(self.drift)), key=lambda k: self.drift[k].start_day):
+            event, where = self.drift[i], f"drift[{i}]"
+            if (
+                isinstance(event, MixDrift | ConceptDrift)
+                and event.start_day + event.ramp_days > horizon
+            ):
+                problems.append(
+                    f"{where}.ramp_days: got {event.ramp_days:g}; the ramp from day "
+                    f"{event.start_day:g} ends past the horizon (day {horizon:g}); expected "
+                    f"at most {max(0.0, horizon - event.start_day):g}"
+                )
+            if isinstance(event, ConceptDrift) and event.segment not in names:
+                problems.append(f"{where}.segment: got {event.segment!r}; expected one of {names}")
+            if isinstance(event, MixDrift):
+                for name in event.weights:
+                    if name not in names:
+                        problems.append(
+                            f"{where}.weights.{name}: unknown segment; expected one of {names}"
+                        )
+                weights = {n: event.weights.get(n, w) for n, w in weights.items()}
+                if sum(weights.values()) <= 0:
+                    problems.append(
+                        f"{where}.weights: got {dict(event.weights)}; after this shift every "
+                        "segment's weight is zero; expected one positive"
+                    )
+        names_2 = [s.name for s in self.secondary]
+        for name in sorted({n for n in names_2 if names_2.count(n) > 1}):
+            problems.append(f"secondary: name {name!r} appears twice; expected unique names")
+        if (
+            self.retraining is not None
+            and self.retraining.trigger == "alert"
+            and self.monitoring is None
+        ):
+            problems.append(
+                "retraining.trigger: got 'alert'; alerts need a [monitoring] table; add one"
             )
         return problems
 

@@ -19,20 +19,19 @@ from sim.scenario import (
     DIST_KINDS,
     POLICIES,
     Beta,
+    ConceptDrift,
     Constant,
     Empirical,
     Exponential,
     LogitNormal,
     Lognormal,
+    MixDrift,
+    RandomWalkDrift,
     Scenario,
 )
 
 # Tables the DESIGN defines whose capability has not landed; present means refused, never ignored.
 NOT_YET: dict[str, str] = {
-    "drift": "drift events",
-    "secondary": "secondary outputs",
-    "monitoring": "monitoring",
-    "retraining": "retraining",
     "signals": "the signals scorecard",
 }
 # Keys inside a supported table that the DESIGN defines but the models do not have yet.
@@ -41,6 +40,11 @@ NOT_YET_KEYS: dict[tuple[str, str], str] = {("traffic", "trace"): "replayed traf
 NOT_YET_SETTINGS: dict[str, Any] = {}
 # Router policies the models name whose routing has not landed.
 NOT_YET_POLICIES: dict[str, str] = {}
+DRIFT_MODELS: dict[str, type[BaseModel]] = {
+    "mix": MixDrift,
+    "concept": ConceptDrift,
+    "random_walk": RandomWalkDrift,
+}
 DIST_MODELS: dict[str, type[BaseModel]] = {
     "constant": Constant,
     "exponential": Exponential,
@@ -213,12 +217,16 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo 
     owner: type[BaseModel] | None = None
     info: FieldInfo | None = None
     distribution = False
+    drift = False
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
             continue
         key = str(part)
         if key.startswith("function-"):
+            continue
+        if drift and key in DRIFT_MODELS:  # the [[drift]] member pydantic tried, by kind
+            model, drift = DRIFT_MODELS[key], False
             continue
         if distribution and (key in DIST_MODELS or key == "<missing>"):
             # pydantic names the union member it tried; the user never wrote it
@@ -231,6 +239,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo 
         info = owner.model_fields.get(key)
         model = _inner_model(info.annotation) if info is not None else None
         distribution = info is not None and _is_distribution(info.annotation)
+        drift = owner is Scenario and key == "drift"
     return text, owner, info
 
 
@@ -325,6 +334,11 @@ def _describe(error: Any) -> list[str]:
             table = f"[[{where}]]" if _is_list(annotation) else f"[{where}]"
             return [f"{where}: missing; expected a {table} table"]
         return [f"{where}: missing; this field is required"]
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] == ("drift",):
+        tag = error.get("ctx", {}).get("tag")
+        kinds = ", ".join(DRIFT_MODELS)
+        hint = did_you_mean(str(tag), DRIFT_MODELS)
+        return [f"{where}.kind: got {show(tag)}{hint}; expected one of {kinds}"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = error.get("ctx", {}).get("tag")
         if tag in (None, "<missing>"):

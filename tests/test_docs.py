@@ -45,7 +45,12 @@ def test_every_table_and_distribution_has_a_section():
     text = scenario_reference()
     for name, info in Scenario.model_fields.items():
         is_list = typing.get_origin(info.annotation) is list
-        assert f"\n## {f'[[{name}]]' if is_list else f'[{name}]'}\n" in text
+        header = f"[[{name}]]" if is_list else f"[{name}]"
+        if name == "drift":  # one section per kind of drift event
+            for kind in ("mix", "concept", "random_walk"):
+                assert f'\n## {header} kind = "{kind}"\n' in text
+            continue
+        assert f"\n## {header}\n" in text
     for kind in DIST_KINDS:
         assert f'\n### dist = "{kind}"\n' in text
     assert '### dist = "empirical"\n\n**Not supported yet.**' in text

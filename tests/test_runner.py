@@ -24,7 +24,7 @@ SUMMARY_KEYS = {
 }  # fmt: skip
 COST_KEYS = {
     "student_gpu_usd", "teacher_usd", "verifier_usd", "human_usd", "fixed_usd",
-    "retraining_usd", "total_usd",
+    "retraining_usd", "audit_usd", "total_usd",
 }  # fmt: skip
 TIMESERIES_COLUMNS = {
     "replication", "tick", "time_s", "calls", "fallback_rate", "error_rate",

@@ -220,12 +220,40 @@ def test_tables_not_supported_yet(tmp_path, table):
     assert f"{table}: not supported yet (a later release adds {NOT_YET[table]}); " in lines[0]
 
 
-def test_drift_from_the_design_is_not_supported_yet(tmp_path):
-    drift = '\n[[drift]]\nkind = "mix"\nstart_day = 30\nramp_days = 14\n'
-    (message,) = problems(cli("validate", edited(tmp_path, append=drift)))
-    assert message.startswith("drift: not supported yet")
-    (message,) = validate_set("drift[0].ramp_days=7")
-    assert message.startswith("--set drift[0].ramp_days: not supported yet")
+@pytest.mark.parametrize(
+    ("drift", "expected"),
+    [
+        (
+            'kind = "mix"\nstart_day = 30\nramp_days = 14\nweights = { core = 0.5, nope = 0.5 }',
+            "drift[0].weights.nope: unknown segment",
+        ),
+        (
+            'kind = "concept"\nsegment = "kore"\nstart_day = 5\nstale_student_accuracy = 0.8',
+            "drift[0].segment: got 'kore'",
+        ),
+        (
+            'kind = "mix"\nstart_day = 80\nramp_days = 30\nweights = { core = 0.5 }',
+            "drift[0].ramp_days: got 30",
+        ),
+        (
+            'kind = "mix"\nstart_day = 10\n'
+            "weights = { core = 0, rare_categories = 0, garbled = 0 }",
+            "drift[0].weights: got",
+        ),
+        (
+            'kind = "mix"\nstart_day = 10\nramp_days = -3\nweights = { core = 0.5 }',
+            "drift[0].ramp_days: got -3",
+        ),
+        (
+            'kind = "sideways"\nstart_day = 10',
+            "drift[0].kind",
+        ),
+    ],
+)
+def test_bad_drift_events(tmp_path, drift, expected):
+    result = cli("validate", edited(tmp_path, append=f"\n[[drift]]\n{drift}\n"))
+    assert result.exit_code == 2
+    assert any(line.startswith(expected) for line in problems(result)), problems(result)
 
 
 @pytest.mark.parametrize(("table", "key"), sorted(NOT_YET_KEYS))

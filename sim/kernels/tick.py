@@ -41,12 +41,9 @@ U_CONFIDENCE = 6
 U_SERVICE = 7
 U_TEACHER_LATENCY = 8
 U_TEACHER_CORRECT = 9
-U_VERIFIER = 10
-U_VERIFIER_LATENCY = 11
-U_HUMAN_REVIEW = 12
-U_HUMAN_CORRECT = 13
-UNIFORMS = 14
-BASE_UNIFORMS = 10  # without a [verifier] or [human] table the last four are never drawn
+BASE_UNIFORMS = 10
+# optional columns follow, only for the tables a scenario has (their positions are model
+# params COL_*): verifier flag and latency, review time and correctness, audit, one per secondary
 
 # per-segment counters: out_counts[segment, field]
 CALLS = 0
@@ -64,7 +61,9 @@ BYPASSES = 11  # sent to the teacher because the student queue was too long
 ABANDONED = 12  # a fallback that missed the deadline
 UNAVAILABLE = 13  # a teacher call that met an outage
 HUMAN_REVIEWS = 14
-COUNT_FIELDS = 15
+AUDITED = 15  # answered calls a person labelled
+AUDITED_ERRORS = 16  # ... whose answer was wrong: what the team can see
+COUNT_FIELDS = 17
 
 # tick-wide sums: out_values[field]
 LATENCY_SUM = 0
@@ -140,7 +139,15 @@ RATE_LIMIT_PER_MIN = 19
 UNAVAILABLE_FAILS = 20
 NORMAL = 21  # distribution id of the standard normal (for the verifier's copula)
 REVIEWER_POOL = 22  # 1 when reviewers are a finite FIFO pool
-MODEL_FIELDS = 23
+COL_VERIFIER = 23  # uniform columns of the optional latents (0 when absent)
+COL_VERIFIER_LATENCY = 24
+COL_HUMAN_REVIEW = 25
+COL_HUMAN_CORRECT = 26
+COL_AUDIT = 27
+COL_SECONDARY = 28  # first of N_SECONDARY columns
+N_SECONDARY = 29
+AUDIT_RATE = 30
+MODEL_FIELDS = 31
 
 # state entries (carried across ticks)
 STATE_CALL_INDEX = 0
@@ -166,7 +173,10 @@ R_CONFIDENCE = 12
 R_WAIT = 13
 R_INDEX = 14  # the call's index in the stream (for the per-call sample)
 R_FELL_BACK = 15
-REC_FIELDS = 16
+R_U_AUDIT = 16
+R_U_SECONDARY = 17  # MAX_SECONDARY columns
+MAX_SECONDARY = 16
+REC_FIELDS = R_U_SECONDARY + MAX_SECONDARY
 
 
 @step
@@ -202,6 +212,8 @@ def run_tick(
     out_values,
     out_hist,
     out_first_hist,
+    out_secondary,
+    secondary_quality,
     out_sample,
 ):
     """Simulate arrivals in [t0, t1), accumulating into the out arrays; return the sample rows.
@@ -231,6 +243,7 @@ def run_tick(
     student_pool = uses_student(policy)
     deferred_teacher = m[RATE_LIMIT_PER_MIN] > 0
     deferred_human = m[REVIEWER_POOL] > 0
+    n_secondary = int(m[N_SECONDARY])
     t = t0
     ai = 0
     need_arrival = True
@@ -306,13 +319,13 @@ def run_tick(
                     out_values[SOJOURN_SUM] += wait + service
                     if policy == VERIFY:
                         student_at += quantile(
-                            int(m[VERIFIER_LATENCY]), u[U_VERIFIER_LATENCY], spec, table
+                            int(m[VERIFIER_LATENCY]), u[int(m[COL_VERIFIER_LATENCY])], spec, table
                         )
                         out_values[VERIFIER_USD] += m[VERIFIER_USD_PER_CALL]
                         flagged = confidence < threshold or verifier_flags(
                             student_correct,
                             u[U_CONFIDENCE],
-                            u[U_VERIFIER],
+                            u[int(m[COL_VERIFIER])],
                             m[VERIFIER_RECALL],
                             m[VERIFIER_RECALL_Z],
                             m[VERIFIER_FPR],
@@ -346,9 +359,13 @@ def run_tick(
             record[R_TOKENS_OUT] = tokens_out
             record[R_TEACHER_USD] = teacher_usd
             record[R_U_TEACHER_LATENCY] = u[U_TEACHER_LATENCY]
-            if u.shape[0] > U_HUMAN_CORRECT:
-                record[R_U_HUMAN_REVIEW] = u[U_HUMAN_REVIEW]
-                record[R_U_HUMAN_CORRECT] = u[U_HUMAN_CORRECT]
+            if m[COL_HUMAN_REVIEW] > 0:
+                record[R_U_HUMAN_REVIEW] = u[int(m[COL_HUMAN_REVIEW])]
+                record[R_U_HUMAN_CORRECT] = u[int(m[COL_HUMAN_CORRECT])]
+            if m[COL_AUDIT] > 0:
+                record[R_U_AUDIT] = u[int(m[COL_AUDIT])]
+            for j in range(n_secondary):
+                record[R_U_SECONDARY + j] = u[int(m[COL_SECONDARY]) + j]
             record[R_CONFIDENCE] = confidence
             record[R_WAIT] = wait
             record[R_INDEX] = index
@@ -435,6 +452,14 @@ def run_tick(
         if source == SOURCE_NONE:
             counts[FAILED] += 1
         else:
+            if m[COL_AUDIT] > 0 and r[R_U_AUDIT] < m[AUDIT_RATE]:
+                counts[AUDITED] += 1
+                if not final_correct:
+                    counts[AUDITED_ERRORS] += 1
+            if source == SOURCE_STUDENT:
+                for j in range(n_secondary):
+                    if r[R_U_SECONDARY + j] >= secondary_quality[j]:
+                        out_secondary[j] += 1
             if not final_correct:
                 counts[ERRORS] += 1
             if source == SOURCE_STUDENT and not student_correct:
