@@ -142,13 +142,14 @@ class Monitor:
         )
         self.field = tick.FLAGS if scenario.router.policy == "verify" else tick.FALLBACKS
         self.alerting = False
+        self.since = 0  # the window never reaches back past the last deployment
         self.alerts = 0
         self.alert = env.event()
         self.rate = np.full(agg.ticks, np.nan)
 
     def observe(self, k: int) -> None:
         """Read tick k's aggregates; raise an alert on an upward crossing."""
-        lo = max(0, k + 1 - self.window)
+        lo = max(self.since, k + 1 - self.window)
         counts = self.agg.counts[lo : k + 1].sum(axis=(0, 1))
         calls = counts[tick.CALLS]
         rate = counts[self.field] / calls if calls > 0 else 0.0
@@ -165,8 +166,9 @@ class Monitor:
             self.alerting = False
 
     def rearm(self) -> None:
-        """After a new student is deployed, a still-high rate alerts again."""
+        """A new student is deployed: its window starts afresh, and a high rate alerts again."""
         self.alerting = False
+        self.since = math.ceil(self.env.now / self.s.scenario.tick_s - 1e-9)
 
 
 def retraining(
@@ -186,8 +188,8 @@ def retraining(
     while True:
         if r.trigger == "alert":
             yield monitor.alert
-        else:
-            yield env.timeout(r.every_days * DAY_S)
+        else:  # every_days apart, start to start (later if the previous one is still training)
+            yield env.timeout(max(0.0, (number * r.every_days) * DAY_S - env.now))
         if env.now >= scenario.horizon_s:
             return
         snapshot = env.now

@@ -68,3 +68,22 @@ def test_cascade_with_rate_limit_outage_bypass_and_failing_deadline():
     relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(55, 56))
     assert {"bypass_rate", "failed_rate", "abandoned_rate", "teacher_unavailable_rate",
             "teacher_wait_mean_s", "slo_attainment"} <= relative_se.keys()  # fmt: skip
+
+
+def test_drift_retraining_audits_and_secondary_outputs():
+    raw = variant(
+        4.0,
+        drift=[
+            {"kind": "mix", "start_day": 1.0, "ramp_days": 1.0,
+             "weights": {"core": 0.4, "long_form": 0.3, "long_tail": 0.3}},
+            {"kind": "concept", "segment": "core", "start_day": 0.5, "ramp_days": 1.5,
+             "stale_student_accuracy": 0.6},
+        ],
+        monitoring={"window_hours": 12, "fallback_rate_alert": 0.9, "audit_rate": 0.2},
+        retraining={"trigger": "schedule", "every_days": 2.0, "duration_days": 0.5},
+        secondary=[{"name": "summary", "student_quality": 0.7, "teacher_quality": 0.95}],
+    )  # fmt: skip
+    raw["segments"][2]["in_training"] = False
+    relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(57, 58))
+    assert {"observed_error_rate", "secondary_silent_failure_rate", "cost.audit_usd",
+            "silent_failure_rate", "fallback_rate"} <= relative_se.keys()  # fmt: skip
