@@ -162,6 +162,9 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
         ("silent failure rate", "silent_failure_rate", "%"),
         ("excess error vs teacher alone", "excess_error_rate", "%"),
         ("eval error (training mix)", "eval_error_rate", "%"),
+        ("observed error (audits)", "observed_error_rate", "%"),
+        ("secondary silent failures", "secondary_silent_failure_rate", "%"),
+        ("failed calls", "failed_rate", "%"),
         ("latency p50", "latency_p50_s", "s"),
         ("latency p99", "latency_p99_s", "s"),
         ("student queue wait (mean)", "queue_wait_mean_s", "s"),
@@ -172,6 +175,8 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
         ("savings ratio", "savings_ratio", "%"),
         ("cost per call", "cost_per_call_usd", "$"),
         ("break-even day", "break_even_day", ""),
+        ("alerts", "alerts", ""),
+        ("retrainings", "retrains", ""),
     ]
     for label, key, kind in rows:
         value = summary["cost"]["total_usd"] if key is None else summary.get(key)
