@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim import economics
+from sim import economics, verdict
 from sim.aggregates import Aggregates
 from sim.kernels import tick
 from sim.kernels.histogram import histogram_quantile
@@ -239,6 +239,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return _clean(value)
+
+
 def _mean_and_ci(values: list[Any]) -> tuple[Any, list[float] | None]:
     if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in values):
         return None, None
@@ -320,9 +326,10 @@ def summarize(
         if interval is not None:
             ci[f"cost.{name}"] = interval
     summary["cost"] = cost
-    summary["planned"] = {k: _clean(v) for k, v in economics.planned(scenario).items()}
+    summary["planned"] = _cleaned(verdict.planned_vs_realized(scenario, summary))
     summary["segments"] = segment_table(scenario, aggs)
     summary["secondary"] = secondary_table(scenario, aggs)
     summary["observed_error_ci95"] = observed_error_interval(aggs)
     summary["ci95"] = ci if len(aggs) >= 2 else {}
+    summary["warnings"] = verdict.warnings(scenario, summary, timeseries(raw))
     return summary

@@ -199,4 +199,15 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
         f"distill {_fmt(plan['distill_usd'], '$')} at q={_fmt(plan['fallback_rate'], '%')}: "
         f"{verdict}"
     )
+    gap = plan["gap"]
+    causes = ", ".join(
+        f"{k.removesuffix('_usd').replace('_', ' ')} {_fmt(v, '$')}" for k, v in gap.items() if v
+    )
+    console.print(
+        f"realized: distill {_fmt(plan['realized_distill_usd'], '$')}, "
+        f"{_fmt(plan['gap_usd'], '$')} off the plan ({causes}); "
+        f"idle GPU capacity cost {_fmt(plan['idle_gpu_usd'], '$')}"
+    )
+    for line in summary.get("warnings", []):
+        console.print(f"[bold yellow]warning:[/] {line}")
     console.print(f"results: {directory}")
