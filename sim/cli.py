@@ -150,6 +150,28 @@ def compare(
 
 
 @app.command()
+def assess(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    set_: SetOption = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print only the JSON scorecard.")] = False,
+) -> None:
+    """The seed's scorecard: five good and five bad signals with their evidence, and the verdict."""
+
+    def body() -> None:
+        from sim import runner
+        from sim.signals import assess as scorecard
+
+        scenario = runner.load(file, list(set_ or []))
+        card = scorecard(scenario, runner.run(scenario).summary)
+        if json_:
+            sys.stdout.write(json.dumps(card, indent=2) + "\n")
+        else:
+            runner.print_scorecard(card)
+
+    _guarded(body)
+
+
+@app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     set_: SetOption = None,

@@ -12,6 +12,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from sim import metrics, results
 from sim.aggregates import Aggregates
@@ -211,3 +212,20 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     for line in summary.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {line}")
     console.print(f"results: {directory}")
+
+
+def print_scorecard(card: dict[str, Any]) -> None:
+    """The signals as a table, then the verdict."""
+    console = Console(width=max(Console().width, 120))
+    table = Table(title=f"{card['scenario']}: is this slice a distillation candidate?")
+    for name in ("signal", "", "evidence", "from"):
+        table.add_column(name)
+    for signal in card["signals"]:
+        present = signal["present"]
+        mark = "?" if present is None else ("yes" if present else "no")
+        if present and signal["kind"] == "bad":
+            mark = "YES (strong)" if signal["strong"] else "yes"
+        label = ("good: " if signal["kind"] == "good" else "bad: ") + signal["name"]
+        table.add_row(label, mark, Text(signal["evidence"]), signal["source"])
+    console.print(table)
+    console.print(f"[bold]{card['verdict']}[/]")

@@ -339,6 +339,27 @@ class Retraining(Strict):
     )
 
 
+class Signals(Strict):
+    """[signals]: what a run cannot compute about the task, declared by the team (for `assess`).
+
+    Each value, when given, overrides the evidence `distill-sim assess` computes."""
+
+    narrow: bool | None = Field(None, description="a bounded input distribution and output space")
+    stable: bool | None = Field(None, description="unchanged for months, no change planned")
+    program_like: bool | None = Field(
+        None, description="the reasoning follows rules or a checklist, not novel insight"
+    )
+    verifiable: bool | None = Field(
+        None, description="right answers can be checked cheaply and automatically"
+    )
+    world_knowledge: bool | None = Field(
+        None, description="the answers draw on broad world knowledge, judgement or taste"
+    )
+    subtle_failure_cost: Literal["low", "medium", "high"] | None = Field(
+        None, description="what a plausible-looking wrong answer costs (legal, medical: high)"
+    )
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -355,6 +376,7 @@ class Scenario(Strict):
     secondary: list[Secondary] = Field(default_factory=list, max_length=16)
     monitoring: Monitoring | None = None
     retraining: Retraining | None = None
+    signals: Signals | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -31,9 +31,7 @@ from sim.scenario import (
 )
 
 # Tables the DESIGN defines whose capability has not landed; present means refused, never ignored.
-NOT_YET: dict[str, str] = {
-    "signals": "the signals scorecard",
-}
+NOT_YET: dict[str, str] = {}
 # Keys inside a supported table that the DESIGN defines but the models do not have yet.
 NOT_YET_KEYS: dict[tuple[str, str], str] = {("traffic", "trace"): "replayed traffic traces"}
 # Fields the models accept whose capability has not landed: only the value that turns it off.
