@@ -248,7 +248,6 @@ def run_tick(
     ai = 0
     need_arrival = True
     arrival_ok = False
-    r = record
     while True:
         if need_arrival:  # advance to the next accepted arrival, if any is left in the tick
             arrival_ok = False
@@ -268,6 +267,25 @@ def run_tick(
             pending[0, R_READY] <= t if arrival_ok else pending[0, R_READY] < settle_until
         ):
             state[STATE_PENDING] = pop(pending, state[STATE_PENDING], record, scratch)
+            arrived = record[R_ARRIVAL]
+            ready = record[R_READY]
+            s = int(record[R_SEGMENT])
+            student_at = record[R_STUDENT_AT]
+            student_correct = record[R_STUDENT_CORRECT] > 0.0
+            teacher_correct = record[R_TEACHER_CORRECT] > 0.0
+            fallback = int(record[R_FALLBACK])
+            tokens_out = record[R_TOKENS_OUT]
+            teacher_usd = record[R_TEACHER_USD]
+            u_teacher_latency = record[R_U_TEACHER_LATENCY]
+            u_human_review = record[R_U_HUMAN_REVIEW]
+            u_human_correct = record[R_U_HUMAN_CORRECT]
+            u_audit = record[R_U_AUDIT]
+            confidence = record[R_CONFIDENCE]
+            wait = record[R_WAIT]
+            index = int(record[R_INDEX])
+            fell_back = record[R_FELL_BACK] > 0.0
+            secondary_row = record
+            secondary_at = R_U_SECONDARY
         elif arrival_ok:
             need_arrival = True
             u = uniforms[ai - 1]
@@ -349,45 +367,44 @@ def run_tick(
 
             index = state[STATE_CALL_INDEX]
             state[STATE_CALL_INDEX] = index + 1
-            record[R_READY] = ready
-            record[R_ARRIVAL] = t
-            record[R_SEGMENT] = s
-            record[R_STUDENT_AT] = student_at
-            record[R_STUDENT_CORRECT] = student_correct
-            record[R_TEACHER_CORRECT] = teacher_correct
-            record[R_FALLBACK] = fallback
-            record[R_TOKENS_OUT] = tokens_out
-            record[R_TEACHER_USD] = teacher_usd
-            record[R_U_TEACHER_LATENCY] = u[U_TEACHER_LATENCY]
-            if m[COL_HUMAN_REVIEW] > 0:
-                record[R_U_HUMAN_REVIEW] = u[int(m[COL_HUMAN_REVIEW])]
-                record[R_U_HUMAN_CORRECT] = u[int(m[COL_HUMAN_CORRECT])]
-            if m[COL_AUDIT] > 0:
-                record[R_U_AUDIT] = u[int(m[COL_AUDIT])]
-            for j in range(n_secondary):
-                record[R_U_SECONDARY + j] = u[int(m[COL_SECONDARY]) + j]
-            record[R_CONFIDENCE] = confidence
-            record[R_WAIT] = wait
-            record[R_INDEX] = index
-            record[R_FELL_BACK] = fell_back
+            arrived = t
+            u_teacher_latency = u[U_TEACHER_LATENCY]
+            u_human_review = u[int(m[COL_HUMAN_REVIEW])] if m[COL_HUMAN_REVIEW] > 0 else 0.0
+            u_human_correct = u[int(m[COL_HUMAN_CORRECT])] if m[COL_HUMAN_REVIEW] > 0 else 0.0
+            u_audit = u[int(m[COL_AUDIT])] if m[COL_AUDIT] > 0 else 1.0
+            secondary_row = u
+            secondary_at = int(m[COL_SECONDARY])
             defer = (fallback == SOURCE_TEACHER and deferred_teacher) or (
                 fallback == SOURCE_HUMAN and deferred_human
             )
             # a full heap (an extreme backlog) settles the call at once, slightly out of order
             if defer and ready > t and state[STATE_PENDING] < pending.shape[0]:
+                record[R_READY] = ready
+                record[R_ARRIVAL] = t
+                record[R_SEGMENT] = s
+                record[R_STUDENT_AT] = student_at
+                record[R_STUDENT_CORRECT] = student_correct
+                record[R_TEACHER_CORRECT] = teacher_correct
+                record[R_FALLBACK] = fallback
+                record[R_TOKENS_OUT] = tokens_out
+                record[R_TEACHER_USD] = teacher_usd
+                record[R_U_TEACHER_LATENCY] = u_teacher_latency
+                record[R_U_HUMAN_REVIEW] = u_human_review
+                record[R_U_HUMAN_CORRECT] = u_human_correct
+                record[R_U_AUDIT] = u_audit
+                for j in range(n_secondary):
+                    record[R_U_SECONDARY + j] = u[secondary_at + j]
+                record[R_CONFIDENCE] = confidence
+                record[R_WAIT] = wait
+                record[R_INDEX] = index
+                record[R_FELL_BACK] = fell_back
                 state[STATE_PENDING] = push(pending, state[STATE_PENDING], record)
                 continue
         else:
             break
 
-        # settle the call in `r`: the fallback (or the ensemble's teacher), deadline, outcome
-        arrived = r[R_ARRIVAL]
-        ready = r[R_READY]
-        student_at = r[R_STUDENT_AT]
-        student_correct = r[R_STUDENT_CORRECT] > 0.0
-        teacher_correct = r[R_TEACHER_CORRECT] > 0.0
-        fallback = int(r[R_FALLBACK])
-        counts = out_counts[int(r[R_SEGMENT])]
+        # settle the call: the fallback (or the ensemble's teacher), the deadline, the outcome
+        counts = out_counts[s]
         deadline = m[DEADLINE_S]
         source = SOURCE_STUDENT
         answer_at = student_at
@@ -411,10 +428,10 @@ def run_tick(
                 teacher_started = start
                 answer_at = (
                     start
-                    + quantile(int(m[TEACHER_LATENCY]), r[R_U_TEACHER_LATENCY], spec, table)
-                    + m[TEACHER_S_PER_TOKEN] * r[R_TOKENS_OUT]
+                    + quantile(int(m[TEACHER_LATENCY]), u_teacher_latency, spec, table)
+                    + m[TEACHER_S_PER_TOKEN] * tokens_out
                 )  # the authoritative answer (an ensemble's student shows first)
-                out_values[TEACHER_USD] += r[R_TEACHER_USD]
+                out_values[TEACHER_USD] += teacher_usd
                 out_values[TEACHER_CALLS] += 1
                 source = SOURCE_TEACHER
                 final_correct = teacher_correct
@@ -425,7 +442,7 @@ def run_tick(
                 else:
                     answer_at = max(ready, student_at)
         elif fallback == SOURCE_HUMAN:
-            review = quantile(int(m[HUMAN_REVIEW]), r[R_U_HUMAN_REVIEW], spec, table)
+            review = quantile(int(m[HUMAN_REVIEW]), u_human_review, spec, table)
             start = ready
             if m[REVIEWER_POOL] > 0:
                 start = ready + take_slot(reviewers_free_at, ready, review)
@@ -434,7 +451,7 @@ def run_tick(
             counts[HUMAN_REVIEWS] += 1
             source = SOURCE_HUMAN
             answer_at = start + review
-            final_correct = r[R_U_HUMAN_CORRECT] < m[HUMAN_ACCURACY]
+            final_correct = u_human_correct < m[HUMAN_ACCURACY]
         if deadline > 0.0 and source != SOURCE_STUDENT and source != SOURCE_NONE:
             if answer_at - arrived > deadline:
                 counts[ABANDONED] += 1
@@ -452,13 +469,13 @@ def run_tick(
         if source == SOURCE_NONE:
             counts[FAILED] += 1
         else:
-            if m[COL_AUDIT] > 0 and r[R_U_AUDIT] < m[AUDIT_RATE]:
+            if m[COL_AUDIT] > 0 and u_audit < m[AUDIT_RATE]:
                 counts[AUDITED] += 1
                 if not final_correct:
                     counts[AUDITED_ERRORS] += 1
             if source == SOURCE_STUDENT:
                 for j in range(n_secondary):
-                    if r[R_U_SECONDARY + j] >= secondary_quality[j]:
+                    if secondary_row[secondary_at + j] >= secondary_quality[j]:
                         out_secondary[j] += 1
             if not final_correct:
                 counts[ERRORS] += 1
@@ -482,20 +499,20 @@ def run_tick(
             same = latency_k >= 0 and first == latency
             out_first_hist[latency_k if same else latency_bin(first)] += 1
 
-        index = int(r[R_INDEX])
+        index = index
         if sample_every > 0 and index % sample_every == 0:
             if sampled < out_sample.shape[0]:
                 row = out_sample[sampled]
                 row[0] = arrived
-                row[1] = r[R_SEGMENT]
+                row[1] = s
                 row[2] = student_correct
-                row[3] = r[R_CONFIDENCE]
-                row[4] = r[R_FELL_BACK]
+                row[3] = confidence
+                row[4] = fell_back
                 row[5] = final_correct and source != SOURCE_NONE
                 row[6] = source == SOURCE_STUDENT and not student_correct
-                row[7] = r[R_WAIT]
+                row[7] = wait
                 row[8] = latency if source != SOURCE_NONE else np.nan
-                row[9] = r[R_TEACHER_USD] if teacher_started == teacher_started else 0.0
+                row[9] = teacher_usd if teacher_started == teacher_started else 0.0
                 row[10] = source == SOURCE_NONE
                 row[11] = first
                 row[12] = teacher_started
