@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from sim import grid, results, runner
-from sim.problems import BadInput, did_you_mean
+from sim import grid, results, runner, scenario_file
+from sim.problems import BadInput, did_you_mean, show
 from sim.scenario import POLICIES
 
 FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
@@ -32,7 +33,7 @@ COLUMNS = (
 def check_policies(policies: list[str]) -> None:
     """Every --policy must be a known policy name."""
     problems = [
-        f"--policy: got {p!r}{did_you_mean(p, POLICIES)}; expected one of {', '.join(POLICIES)}"
+        f"--policy: got {show(p)}{did_you_mean(p, POLICIES)}; expected one of {', '.join(POLICIES)}"
         for p in policies
         if p not in POLICIES
     ]
@@ -40,25 +41,79 @@ def check_policies(policies: list[str]) -> None:
         raise BadInput(problems)
 
 
+def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -> None:
+    """Every --grid path must name a field of the scenario (once, not once per variant)."""
+    if not points or not points[0]:
+        return
+    raw = scenario_file.read_toml(file)
+    for item in overrides:
+        scenario_file.apply_override(raw, item)
+    problems = []
+    for path, value in points[0].items():
+        if path == "router.policy":
+            problems.append(
+                f"--grid {path}: got a grid over the policy; expected --policy P for each policy"
+            )
+            continue
+        try:
+            scenario_file.apply_override(copy.deepcopy(raw), grid.as_overrides({path: value})[0])
+        except BadInput as bad:
+            problems += [line.replace("--set ", "--grid ") for line in bad.problems]
+    if problems:
+        raise BadInput(problems)
+
+
 def variants(file: Path, overrides: list[str], policies: list[str], axes: list[str]) -> list[Any]:
     """Every (policy, grid point) as a validated scenario, all validated before any run."""
     check_policies(policies)
-    out, problems = [], []
+    points = grid.points(axes)
+    check_axes(file, overrides, points)
+    out = []
+    failed: dict[str, list[tuple[str, str]]] = {}  # problem line -> the variants it has
     for policy in policies:
-        for point in grid.points(axes):
+        for point in points:
             sets = [*overrides, f'router.policy="{policy}"', *grid.as_overrides(point)]
             try:
                 out.append((policy, point, runner.load(file, sets)))
             except BadInput as bad:
-                where = f"[policy {policy}{', ' if point else ''}{_label(point)}] "
-                problems += [where + line for line in bad.problems]
-    if problems:
-        raise BadInput(list(dict.fromkeys(problems)))
+                for line in bad.problems:
+                    # a line about a grid field names its value itself: the point adds nothing
+                    named = any(line.startswith(f"{path}: ") for path in point)
+                    failed.setdefault(line, []).append((policy, "" if named else _label(point)))
+    if failed:
+        labels = list(dict.fromkeys(_label(point) for point in points))
+        raise BadInput(_where(failed, list(dict.fromkeys(policies)), labels))
     return out
 
 
+def _where(
+    failed: dict[str, list[tuple[str, str]]], policies: list[str], labels: list[str]
+) -> list[str]:
+    """Each problem once, prefixed by the variants that have it: nothing when all do, the point
+    when every policy has it there, the policy when it has it at every point, else both."""
+    lines = []
+    for line, where in failed.items():
+        has = set(where)
+        points = labels if any(lab for _, lab in has) else [""]
+        if has == {(p, lab) for p in policies for lab in points}:
+            lines.append(line)
+            continue
+        by_point = [lab for lab in points if lab and all((p, lab) in has for p in policies)]
+        lines += [f"[{lab}] {line}" for lab in by_point]
+        rest = [(p, lab) for p, lab in where if lab not in by_point]
+        for policy in dict.fromkeys(p for p, _ in rest):
+            mine = list(dict.fromkeys(lab for p, lab in rest if p == policy))
+            if mine == points:
+                lines.append(f"[policy {policy}] {line}")
+            else:
+                lines += [f"[policy {policy}, {lab}] {line}" for lab in mine]
+    return list(dict.fromkeys(lines))
+
+
 def _label(point: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
+    return ", ".join(
+        f"{k}={v:.10g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()
+    )
 
 
 def dominated(rows: list[dict[str, Any]]) -> list[bool]:

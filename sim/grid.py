@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
+import json
+import math
 import re
 import tomllib
 from typing import Any
 
 import numpy as np
 
-from sim.problems import BadInput
+from sim.problems import BadInput, show
 
-_RANGE = re.compile(r"^\s*([^:]+):([^:]+):(\d+)\s*$")
+_RANGE = re.compile(r"^\s*([^:]+):([^:]+):([^:]+)\s*$")
+MAX_POINTS = 10_000  # per axis: a typo such as 0:1:1000000 must not exhaust memory
+_FORMS = "path=lo:hi:n or path=a,b,c"
 
 
 def _value(text: str) -> Any:
@@ -21,31 +26,82 @@ def _value(text: str) -> Any:
         return text.strip()
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def parse_axis(spec: str) -> tuple[str, list[Any]]:
     """One `--grid` option as (field path, values)."""
     if "=" not in spec:
-        raise BadInput([f"--grid {spec}: expected path=lo:hi:n or path=a,b,c"])
+        raise BadInput([f"--grid: got {show(spec)}; expected {_FORMS}"])
     path, text = (part.strip() for part in spec.split("=", 1))
+    if not path:
+        raise BadInput([f"--grid: got {show(spec)}, no field path; expected {_FORMS}"])
+    where = f"--grid {path}"
+    if not text:
+        raise BadInput([f"{where}: got no values; expected lo:hi:n or a,b,c"])
     match = _RANGE.match(text)
     if match:
-        lo, hi, n = _value(match[1]), _value(match[2]), int(match[3])
-        if not isinstance(lo, int | float) or not isinstance(hi, int | float):
-            raise BadInput([f"--grid {path}: got {text!r}; expected numbers in lo:hi:n"])
-        if n < 1:
-            raise BadInput([f"--grid {path}: got n={n}; expected at least 1 point"])
+        lo, hi, n = _value(match[1]), _value(match[2]), _value(match[3])
+        if not _number(lo) or not _number(hi):
+            raise BadInput(
+                [f"{where}: got {show(text)}; expected finite numbers lo and hi in lo:hi:n"]
+            )
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_POINTS:
+            raise BadInput(
+                [f"{where}: got n = {match[3].strip()}; expected an integer from 1 to {MAX_POINTS}"]
+            )
         return path, [float(x) for x in np.linspace(lo, hi, n)]
-    values = [_value(v) for v in text.split(",") if v.strip()]
+    values, bare = [], []
+    for part in _split(text):
+        try:
+            values.append(tomllib.loads(f"v = {part}")["v"])
+        except tomllib.TOMLDecodeError:
+            values.append(part)  # a bare word: cascade,verify
+            bare.append(part)
+    if any(":" in word for word in bare):
+        # a range with a part missing or extra (0.5:0.9, 1:2:3:4); a quoted "a:b" is a string
+        raise BadInput([f"{where}: got {show(text)}; expected lo:hi:n (three parts) or a,b,c"])
     if not values:
-        raise BadInput([f"--grid {path}: empty; expected lo:hi:n or a,b,c"])
+        raise BadInput([f"{where}: got {show(text)}; expected lo:hi:n or a,b,c"])
     return path, values
+
+
+def _split(text: str) -> list[str]:
+    """a,b,c split on the commas outside quotes, [lists] and { tables }; empty parts dropped."""
+    parts, current, quote, depth = [], "", "", 0
+    for char in text:
+        if quote:
+            quote = "" if char == quote and not current.endswith("\\") else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth <= 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    return [part.strip() for part in [*parts, current] if part.strip()]
 
 
 def points(specs: list[str]) -> list[dict[str, Any]]:
     """The cartesian product of the axes: one {path: value} per point ([{}] without axes)."""
-    axes = [parse_axis(spec) for spec in specs]
+    axes, problems = [], []
+    for spec in specs:
+        try:
+            axes.append(parse_axis(spec))
+        except BadInput as bad:
+            problems += bad.problems
     paths = [p for p, _ in axes]
-    if len(set(paths)) != len(paths):
-        raise BadInput([f"--grid: a field appears twice in {paths}; expected one axis per field"])
+    for path in sorted({p for p in paths if paths.count(p) > 1}):
+        problems.append(
+            f"--grid {path}: got it {paths.count(path)} times; expected one axis per field"
+        )
+    if problems:
+        raise BadInput(problems)
     return [
         dict(zip(paths, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
     ]
@@ -57,8 +113,19 @@ def as_overrides(point: dict[str, Any]) -> list[str]:
 
 
 def _toml(value: Any) -> str:
+    """A value in TOML syntax, whole (lists and tables included), for `--set`."""
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are TOML's
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
     return repr(value)

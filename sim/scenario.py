@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.problems import did_you_mean, show
+
 DIST_KINDS = ("constant", "exponential", "lognormal", "beta", "logit_normal", "empirical")
 
 
@@ -138,7 +140,7 @@ class Traffic(Strict):
     @classmethod
     def _some_day_has_traffic(cls, weekly: list[float]) -> list[float]:
         if sum(weekly) <= 0:
-            raise ValueError("all seven factors are zero; expected at least one positive factor")
+            raise ValueError(f"got {show(weekly)}; expected at least one positive factor")
         return weekly
 
 
@@ -160,11 +162,14 @@ class Segment(Strict):
     def _on_unit_interval(cls, dist: Any) -> Any:
         if isinstance(dist, Exponential | Lognormal):
             raise ValueError(
-                f"a {dist.dist} confidence can exceed 1; expected beta, logit_normal, "
-                "empirical or a constant in [0, 1]"
+                f'got dist = "{dist.dist}", which can exceed 1; expected a confidence on [0, 1]: '
+                "beta, logit_normal, empirical or a constant in [0, 1]"
             )
         if isinstance(dist, Constant) and dist.value > 1:
-            raise ValueError(f"constant confidence {dist.value} > 1; expected a value in [0, 1]")
+            raise ValueError(
+                f"got {show(dist.value)}; expected a confidence on [0, 1]: a constant in [0, 1], "
+                "beta, logit_normal or empirical"
+            )
         return dist
 
 
@@ -382,14 +387,17 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         problems: list[str] = []
         names = [s.name for s in self.segments]
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"segments: name {name!r} appears twice; expected unique names")
+        problems += _repeated_names("segments", names)
         if sum(s.weight for s in self.segments) <= 0:
-            problems.append("segments.*.weight: all weights are zero; expected one positive")
+            problems.append(
+                "segments.*.weight: all weights are zero; expected at least one positive weight"
+            )
         for name in self.router.segment_thresholds:
             if name not in names:
+                hint = did_you_mean(name, names)
                 problems.append(
-                    f"router.segment_thresholds.{name}: unknown segment; expected one of {names}"
+                    f"router.segment_thresholds.{name}: unknown segment{hint}; "
+                    f"expected one of {', '.join(names)}"
                 )
         if self.router.policy == "cascade" and self.router.threshold is None:
             missing = [n for n in names if n not in self.router.segment_thresholds]
@@ -408,23 +416,36 @@ class Scenario(Strict):
         problems = []
         router = self.router
         if router.policy == "verify" and self.verifier is None:
-            problems.append("router.policy: 'verify' needs a [verifier] table; add one")
+            problems.append(
+                'router.policy: got "verify" without a [verifier] table; expected a [verifier] '
+                "table (recall, false_positive_rate, ...) or another policy"
+            )
         if self.verifier is not None and self.verifier.on_flag == "human" and self.human is None:
-            problems.append("verifier.on_flag: 'human' needs a [human] table; add one")
-        windows = sorted(
-            (o.start_day, o.start_day + o.hours / 24, i) for i, o in enumerate(self.teacher.outages)
-        )
-        for (_, end, i), (start, _, j) in zip(windows, windows[1:], strict=False):
-            if start < end:
+            problems.append(
+                'verifier.on_flag: got "human" without a [human] table; expected a [human] table '
+                '(usd_per_review, review_s, ...) or on_flag = "teacher"'
+            )
+        # each outage against the one ending last among those starting no later (not only the
+        # previous one: a long outage can contain several short ones)
+        outages = self.teacher.outages
+        latest: tuple[float, int] | None = None  # (end day, index)
+        for j in sorted(range(len(outages)), key=lambda k: (outages[k].start_day, k)):
+            start, end = outages[j].start_day, outages[j].start_day + outages[j].hours / 24
+            if latest is not None and start < latest[0]:
+                i = latest[1]
                 problems.append(
-                    f"teacher.outages[{j}]: starts on day {start:g}, inside outages[{i}] "
-                    f"(until day {end:g}); expected non-overlapping outages"
+                    f"teacher.outages[{j}].start_day: got {show(start)}, inside outages[{i}] "
+                    f"(day {outages[i].start_day:g} for {outages[i].hours:g} h, until day "
+                    f"{latest[0]:.6g}); expected outages that do not overlap"
                 )
+            if latest is None or end > latest[0]:
+                latest = (end, j)
         fastest = self.fastest_answer_s()
         if router.deadline_s > 0 and router.deadline_s <= fastest:
             problems.append(
-                f"router.deadline_s: got {router.deadline_s:g}; no answer can arrive that fast "
-                f"(the fastest takes {fastest:g} s); expected a deadline above {fastest:g} s"
+                f"router.deadline_s: got {show(router.deadline_s)}; no answer can arrive that fast "
+                f"(the fastest takes {fastest:g} s); expected a deadline above {fastest:g} s "
+                "(or 0 for none)"
             )
         return problems
 
@@ -444,29 +465,32 @@ class Scenario(Strict):
                     f"at most {max(0.0, horizon - event.start_day):g}"
                 )
             if isinstance(event, ConceptDrift) and event.segment not in names:
-                problems.append(f"{where}.segment: got {event.segment!r}; expected one of {names}")
+                problems.append(
+                    f"{where}.segment: got {show(event.segment)}"
+                    f"{did_you_mean(event.segment, names)}; expected one of {', '.join(names)}"
+                )
             if isinstance(event, MixDrift):
                 for name in event.weights:
                     if name not in names:
                         problems.append(
-                            f"{where}.weights.{name}: unknown segment; expected one of {names}"
+                            f"{where}.weights.{name}: unknown segment{did_you_mean(name, names)}; "
+                            f"expected one of {', '.join(names)}"
                         )
                 weights = {n: event.weights.get(n, w) for n, w in weights.items()}
                 if sum(weights.values()) <= 0:
                     problems.append(
-                        f"{where}.weights: got {dict(event.weights)}; after this shift every "
-                        "segment's weight is zero; expected one positive"
+                        f"{where}.weights: got {show(dict(event.weights))}; after this shift every "
+                        "segment's weight is zero; expected at least one positive weight"
                     )
-        names_2 = [s.name for s in self.secondary]
-        for name in sorted({n for n in names_2 if names_2.count(n) > 1}):
-            problems.append(f"secondary: name {name!r} appears twice; expected unique names")
+        problems += _repeated_names("secondary", [s.name for s in self.secondary])
         if (
             self.retraining is not None
             and self.retraining.trigger == "alert"
             and self.monitoring is None
         ):
             problems.append(
-                "retraining.trigger: got 'alert'; alerts need a [monitoring] table; add one"
+                'retraining.trigger: got "alert" without a [monitoring] table; expected a '
+                '[monitoring] table (alerts come from it) or trigger = "never" or "schedule"'
             )
         return problems
 
@@ -499,3 +523,13 @@ class Scenario(Strict):
     def ticks(self) -> int:
         """Number of control-plane ticks (the last may be shorter)."""
         return math.ceil(self.horizon_s / self.scenario.tick_s - 1e-9)
+
+
+def _repeated_names(table: str, names: list[str]) -> list[str]:
+    """One line per entry whose name an earlier entry already has."""
+    return [
+        f"{table}[{i}].name: got {show(name)}, the name of {table}[{names.index(name)}] too; "
+        "expected unique names"
+        for i, name in enumerate(names)
+        if names.index(name) < i
+    ]

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sim import runner, scenario_file
 from sim.cli import app
+from sim.scenario import POLICIES
 from sim.scenario_file import (
     NOT_YET,
     NOT_YET_KEYS,
@@ -21,16 +23,26 @@ from sim.scenario_file import (
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKET_TRIAGE = ROOT / "scenarios" / "ticket-triage.toml"
+CODE_FIX = ROOT / "scenarios" / "code-fix-verify.toml"
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 TABLES = ("scenario", "traffic", "segments", "student", "teacher", "router", "economics")
 
 
-def edited(tmp_path: Path, *changes: tuple[str, str], append: str = "") -> Path:
-    """ticket-triage.toml with `key = ...` lines replaced ((key, new value), first match each)."""
-    text = TICKET_TRIAGE.read_text()
+def edited(
+    tmp_path: Path, *changes: tuple[str, str], append: str = "", source: Path = TICKET_TRIAGE
+) -> Path:
+    """A scenario (ticket-triage.toml unless `source`) with `key = ...` lines replaced ((key, new
+    value), first match each); a key given as "[table] key" is added as the table's first line."""
+    text = source.read_text()
     for key, value in changes:
-        text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text, count=1)
-        assert n == 1, f"no line for {key} in {TICKET_TRIAGE}"
+        if key.startswith("["):
+            table, name = key.split(" ")
+            text, n = re.subn(
+                rf"(?m)^{re.escape(table)}.*$", rf"\g<0>\n{name} = {value}", text, count=1
+            )
+        else:
+            text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text, count=1)
+        assert n == 1, f"no line for {key} in {source}"
     path = tmp_path / "scenario.toml"
     path.write_text(text + append)
     return path
@@ -213,13 +225,6 @@ def test_several_bad_set_paths_give_several_lines():
     ]
 
 
-@pytest.mark.parametrize("table", sorted(NOT_YET))
-def test_tables_not_supported_yet(tmp_path, table):
-    path = edited(tmp_path, append=f"\n[{table}]\nsome_key = 1\n")
-    lines = problems(cli("validate", path))
-    assert f"{table}: not supported yet (a later release adds {NOT_YET[table]}); " in lines[0]
-
-
 @pytest.mark.parametrize(
     ("drift", "expected"),
     [
@@ -229,7 +234,7 @@ def test_tables_not_supported_yet(tmp_path, table):
         ),
         (
             'kind = "concept"\nsegment = "kore"\nstart_day = 5\nstale_student_accuracy = 0.8',
-            "drift[0].segment: got 'kore'",
+            "drift[0].segment: got \"kore\" (did you mean 'core'?); expected one of core, ",
         ),
         (
             'kind = "mix"\nstart_day = 80\nramp_days = 30\nweights = { core = 0.5 }',
@@ -256,6 +261,240 @@ def test_bad_drift_events(tmp_path, drift, expected):
     assert any(line.startswith(expected) for line in problems(result)), problems(result)
 
 
+# --- bad input the routing policies bring: one line with the path, the value and the fix ---------
+
+
+def test_unknown_policy_in_the_file(tmp_path):
+    assert problems(cli("validate", edited(tmp_path, ("policy", '"cascde"')))) == [
+        "router.policy: got \"cascde\" (did you mean 'cascade'?); expected one of teacher_only, "
+        "student_only, cascade, verify, ensemble"
+    ]
+
+
+def test_unknown_policy_to_compare(tmp_path):
+    result = cli("compare", TICKET_TRIAGE, "--policy", "cascade", "--policy", "cascde",
+                 "--out", tmp_path / "out")  # fmt: skip
+    assert problems(result) == [
+        "--policy: got \"cascde\" (did you mean 'cascade'?); expected one of teacher_only, "
+        "student_only, cascade, verify, ensemble"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "changes", "append", "expected"),
+    [
+        (
+            TICKET_TRIAGE,
+            [("policy", '"verify"')],
+            "",
+            'router.policy: got "verify" without a [verifier] table; expected a [verifier] '
+            "table (recall, false_positive_rate, ...) or another policy",
+        ),
+        (
+            CODE_FIX,
+            [("recall", "1.2")],
+            "",
+            "verifier.recall: got 1.2; expected a number in [0, 1]",
+        ),
+        (
+            CODE_FIX,
+            [("false_positive_rate", "-0.1")],
+            "",
+            "verifier.false_positive_rate: got -0.1; expected a number in [0, 1]",
+        ),
+        (
+            TICKET_TRIAGE,
+            [
+                (
+                    "[teacher] outages",
+                    "[{ start_day = 1, hours = 5 }, { start_day = 1.1, hours = 2 }]",
+                )
+            ],
+            "",
+            "teacher.outages[1].start_day: got 1.1, inside outages[0] (day 1 for 5 h, until day "
+            "1.20833); expected outages that do not overlap",
+        ),
+        (
+            TICKET_TRIAGE,
+            [("service_s", "0.5"), ("[router] deadline_s", "0.2")],
+            "",
+            "router.deadline_s: got 0.2; no answer can arrive that fast (the fastest takes 0.5 s); "
+            "expected a deadline above 0.5 s (or 0 for none)",
+        ),
+        (
+            CODE_FIX,
+            [("on_flag", '"human"')],
+            "",
+            'verifier.on_flag: got "human" without a [human] table; expected a [human] table '
+            '(usd_per_review, review_s, ...) or on_flag = "teacher"',
+        ),
+        (
+            TICKET_TRIAGE,
+            [],
+            '\n[monitoring]\n[retraining]\ntrigger = "alert"\n',
+            None,  # valid: alerts come from [monitoring]
+        ),
+        (
+            TICKET_TRIAGE,
+            [],
+            '\n[retraining]\ntrigger = "alert"\n',
+            'retraining.trigger: got "alert" without a [monitoring] table; expected a '
+            '[monitoring] table (alerts come from it) or trigger = "never" or "schedule"',
+        ),
+        (
+            TICKET_TRIAGE,
+            [("confidence_wrong", '{ dist = "lognormal", median = 0.5, sigma = 0.3 }')],
+            "",
+            'segments[0].confidence_wrong: got dist = "lognormal", which can exceed 1; expected a '
+            "confidence on [0, 1]: beta, logit_normal, empirical or a constant in [0, 1]",
+        ),
+        (
+            TICKET_TRIAGE,
+            [("confidence_wrong", "1.5")],
+            "",
+            "segments[0].confidence_wrong: got 1.5; expected a confidence on [0, 1]: a constant in "
+            "[0, 1], beta, logit_normal or empirical",
+        ),
+        (
+            TICKET_TRIAGE,
+            [("weekly", "[0, 0, 0, 0, 0, 0, 0]")],
+            "",
+            "traffic.weekly: got [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]; expected at least one "
+            "positive factor",
+        ),
+        (
+            TICKET_TRIAGE,
+            [("[router] segment_thresholds", "{ garbeld = 0.9 }")],
+            "",
+            "router.segment_thresholds.garbeld: unknown segment (did you mean 'garbled'?); "
+            "expected one of core, rare_categories, garbled",
+        ),
+    ],
+    ids=[
+        "verify-without-verifier",
+        "verifier-recall",
+        "verifier-false-positives",
+        "overlapping-outages",
+        "deadline-too-short",
+        "human-without-table",
+        "alert-with-monitoring",
+        "alert-without-monitoring",
+        "unbounded-confidence",
+        "constant-confidence",
+        "no-traffic-any-day",
+        "unknown-threshold-segment",
+    ],
+)
+def test_one_line_per_routing_problem(tmp_path, source, changes, append, expected):
+    result = cli("validate", edited(tmp_path, *changes, append=append, source=source))
+    if expected is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert problems(result) == [expected]
+
+
+def test_outages_inside_a_long_one_are_each_named(tmp_path):
+    """Not only neighbours: two short outages inside a two-day one both overlap it."""
+    outages = (
+        "[{ start_day = 1, hours = 48 }, { start_day = 1.5, hours = 1 }, "
+        "{ start_day = 2, hours = 1 }]"
+    )
+    path = edited(tmp_path, ("[teacher] outages", outages))
+    lines = problems(cli("validate", path))
+    assert [line.split(":")[0] for line in lines] == [
+        "teacher.outages[1].start_day",
+        "teacher.outages[2].start_day",
+    ]
+    assert all("inside outages[0] (day 1 for 48 h, until day 3)" in line for line in lines)
+    apart = "[{ start_day = 1, hours = 24 }, { start_day = 2, hours = 1 }]"  # touching is fine
+    assert cli("validate", edited(tmp_path, ("[teacher] outages", apart))).exit_code == 0
+
+
+def test_repeated_names_point_at_both_entries(tmp_path):
+    path = edited(tmp_path, append='\n[[secondary]]\nname = "a"\nstudent_quality = 0.5\n'
+                  'teacher_quality = 0.9\n[[secondary]]\nname = "a"\nstudent_quality = 0.5\n'
+                  "teacher_quality = 0.9\n")  # fmt: skip
+    path.write_text(path.read_text().replace('name = "garbled"', 'name = "core"'))
+    assert problems(cli("validate", path)) == [
+        'segments[2].name: got "core", the name of segments[0] too; expected unique names',
+        'secondary[1].name: got "a", the name of secondary[0] too; expected unique names',
+    ]
+
+
+def compare_problems(tmp_path, monkeypatch, *args: str) -> list[str]:
+    """A bad `compare`: its problem lines, checked to come before any simulation or file."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("a simulation ran before the input was checked")
+
+    monkeypatch.setattr(runner, "run", never)
+    out = tmp_path / "out"
+    result = cli("compare", TICKET_TRIAGE, "--policy", "cascade", "--policy", "teacher_only",
+                 *args, "--out", out)  # fmt: skip
+    lines = problems(result)
+    assert not out.exists()
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        (
+            "router.threshold=0.5:0.9",
+            '--grid router.threshold: got "0.5:0.9"; expected lo:hi:n (three parts) or a,b,c',
+        ),
+        (
+            "router.threshold",
+            '--grid: got "router.threshold"; expected path=lo:hi:n or path=a,b,c',
+        ),
+        (
+            "router.threshold=0.5:0.9:0",
+            "--grid router.threshold: got n = 0; expected an integer from 1 to 10000",
+        ),
+        (
+            "router.threshold=low:0.9:3",
+            '--grid router.threshold: got "low:0.9:3"; expected finite numbers lo and hi in '
+            "lo:hi:n",
+        ),
+        ("router.threshold=", "--grid router.threshold: got no values; expected lo:hi:n or a,b,c"),
+    ],
+)
+def test_malformed_grid(tmp_path, monkeypatch, grid, expected):
+    assert compare_problems(tmp_path, monkeypatch, "--grid", grid) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        (
+            "router.treshold=0.5:0.9:3",
+            "--grid router.treshold: unknown field 'treshold' (did you mean 'threshold'?); "
+            "expected one of policy, threshold, segment_thresholds, deadline_s, on_deadline, "
+            "bypass_queue_s",
+        ),
+        (
+            "segments.cor.student_accuracy=0.9,0.95",
+            "--grid segments.cor.student_accuracy: no entry named 'cor' (did you mean 'core'?); "
+            "expected one of core, rare_categories, garbled",
+        ),
+        (
+            "rooter.threshold=0.5,0.9",
+            "--grid rooter.threshold: unknown field 'rooter' (did you mean 'router'?); expected "
+            "one of scenario, traffic, segments, student, teacher, router, economics, verifier, "
+            "human, drift, secondary, monitoring, retraining, signals",
+        ),
+    ],
+)
+def test_grid_on_an_unknown_field_is_one_line_before_any_run(tmp_path, monkeypatch, grid, expected):
+    assert compare_problems(tmp_path, monkeypatch, "--grid", grid) == [expected]
+
+
+def test_grid_values_out_of_range_are_named_once(tmp_path, monkeypatch):
+    lines = compare_problems(tmp_path, monkeypatch, "--grid", "router.threshold=0.5,1.5")
+    assert lines == ["router.threshold: got 1.5; expected a number in [0, 1]"]
+
+
 @pytest.mark.parametrize(("table", "key"), sorted(NOT_YET_KEYS))
 def test_keys_not_supported_yet(tmp_path, table, key):
     path = tmp_path / "scenario.toml"
@@ -264,19 +503,99 @@ def test_keys_not_supported_yet(tmp_path, table, key):
     assert message.startswith(f"{table}.{key}: not supported yet")
 
 
-@pytest.mark.parametrize("policy", sorted(NOT_YET_POLICIES))
-def test_policies_not_supported_yet_give_one_line(policy):
+def test_what_is_not_supported_yet():
+    """Every table, policy and setting of the DESIGN has landed but replayed traces (update these
+    when a capability lands or is withdrawn: the refusals below must then name it)."""
+    assert NOT_YET == {}
+    assert NOT_YET_POLICIES == {}
+    assert NOT_YET_SETTINGS == {}
+    assert set(NOT_YET_KEYS) == {("traffic", "trace")}
+
+
+def test_a_refused_table_is_named_not_ignored(tmp_path, monkeypatch):
+    monkeypatch.setitem(scenario_file.NOT_YET, "canary", "canary releases")
+    path = edited(tmp_path, append="\n[canary]\nshare = 0.1\n")
+    assert problems(cli("validate", path)) == [
+        "canary: not supported yet (a later release adds canary releases); remove the table"
+    ]
+    assert validate_set("canary.share=0.1") == [
+        "--set canary.share: not supported yet (a later release adds canary releases)"
+    ]
+
+
+def test_a_refused_policy_gives_one_line(monkeypatch):
     """Only the refusal: what the policy would need (a [verifier] table, ...) only misleads."""
-    (message,) = validate_set(f"router.policy={policy}")
-    assert message.startswith(f'router.policy: got "{policy}"; not supported yet')
+    monkeypatch.setitem(scenario_file.NOT_YET_POLICIES, "verify", "verification")
+    (message,) = validate_set("router.policy=verify")
+    assert message.startswith('router.policy: got "verify"; not supported yet (a later release')
 
 
-@pytest.mark.parametrize("field", sorted(NOT_YET_SETTINGS))
-def test_settings_not_supported_yet(field):
-    value = "[{ start_day = 1, hours = 2 }]" if NOT_YET_SETTINGS[field] == [] else "5"
-    (message,) = validate_set(f"{field}={value}")
-    assert message.startswith(f"{field}: got ")
-    assert "not supported yet" in message
+def test_a_refused_setting_names_the_value_that_turns_it_off(monkeypatch):
+    monkeypatch.setitem(scenario_file.NOT_YET_SETTINGS, "router.bypass_queue_s", 0.0)
+    assert validate_set("router.bypass_queue_s=5") == [
+        "router.bypass_queue_s: got 5.0; not supported yet, expected 0.0 (off)"
+    ]
+    assert cli("validate", TICKET_TRIAGE).exit_code == 0
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_validates(policy):
+    result = cli("validate", CODE_FIX, "--set", f"router.policy={policy}")
+    assert result.exit_code == 0, result.output
+    assert f": {policy} over 90 days" in result.stdout
+
+
+def test_every_table_of_the_design_validates(tmp_path):
+    tables = """
+[verifier]
+recall = 0.8
+false_positive_rate = 0.05
+latency_s = 0.01
+on_flag = "human"
+
+[human]
+usd_per_review = 2.0
+reviewers = 3
+review_s = { dist = "exponential", mean = 600 }
+
+[[drift]]
+kind = "mix"
+start_day = 30
+ramp_days = 14
+weights = { core = 0.7, garbled = 0.1 }
+
+[[drift]]
+kind = "concept"
+segment = "core"
+start_day = 60
+ramp_days = 20
+stale_student_accuracy = 0.8
+
+[[drift]]
+kind = "random_walk"
+volatility_per_month = 0.2
+
+[[secondary]]
+name = "audit_summary"
+student_quality = 0.75
+teacher_quality = 0.97
+
+[monitoring]
+window_hours = 24
+fallback_rate_alert = 0.3
+audit_rate = 0.01
+
+[retraining]
+trigger = "alert"
+dataset_calls = 20000
+"""
+    path = edited(tmp_path, ("policy", '"verify"'), append=tables)
+    result = cli("validate", path)
+    assert result.exit_code == 0, result.output
+    s = load_scenario(path)
+    assert [d.kind for d in s.drift] == ["mix", "concept", "random_walk"]
+    assert s.verifier is not None and s.verifier.on_flag == "human"
+    assert s.human is not None and s.monitoring is not None and s.retraining is not None
 
 
 def test_empirical_distributions_not_supported_yet():
