@@ -1,4 +1,4 @@
-"""The `distill-sim` command line: run, validate, schema."""
+"""The `distill-sim` command line."""
 
 from __future__ import annotations
 
@@ -204,6 +204,80 @@ def schema(
         sys.stdout.write(scenario_reference())
         return
     print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+@app.command()
+def breakeven(
+    file: Annotated[
+        Path | None, typer.Argument(help="Scenario TOML file (its planned values).")
+    ] = None,
+    calls: Annotated[float | None, typer.Option(help="N: calls over the horizon.")] = None,
+    teacher_usd: Annotated[float | None, typer.Option(help="c_t: teacher cost per call.")] = None,
+    student_usd: Annotated[
+        float | None, typer.Option(help="c_s: student cost per call (GPU and ops).")
+    ] = None,
+    dataset_usd: Annotated[float | None, typer.Option(help="D: one-time dataset cost.")] = None,
+    training_usd: Annotated[float | None, typer.Option(help="T: one-time training cost.")] = None,
+    maintenance_usd: Annotated[
+        float | None, typer.Option(help="M: maintenance over the horizon.")
+    ] = None,
+    fallback_rate: Annotated[
+        float | None, typer.Option(help="q: share of calls re-routed to the fallback.")
+    ] = None,
+    fallback_usd: Annotated[
+        float | None, typer.Option(help="c_r: cost of one fallback call.")
+    ] = None,
+    horizon_days: Annotated[
+        float | None, typer.Option(help="H: the horizon, for the break-even day.")
+    ] = None,
+    set_: SetOption = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r): who wins, and when."""
+
+    def body() -> None:
+        from sim import breakeven as be
+        from sim.scenario_file import load_scenario
+
+        given = {
+            "calls": calls,
+            "teacher_usd_per_call": teacher_usd,
+            "student_usd_per_call": student_usd,
+            "dataset_usd": dataset_usd,
+            "training_usd": training_usd,
+            "maintenance_usd": maintenance_usd,
+            "fallback_rate": fallback_rate,
+            "fallback_usd_per_call": fallback_usd,
+            "horizon_days": horizon_days,
+        }
+        if file is None and set_:
+            raise BadInput(
+                [f"--set: got {item!r}; expected a scenario FILE to apply it to" for item in set_]
+            )
+        base = be.from_scenario(load_scenario(file, list(set_ or []))) if file else None
+        inputs = be.resolve(given, base)
+        overridden = [name for name, value in given.items() if value is not None]
+        rep = be.report(inputs, "flags" if file is None else str(file), overridden)
+        if json_:
+            sys.stdout.write(json.dumps(rep, indent=2) + "\n")
+        else:
+            be.print_report(rep)
+
+    _guarded(body)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `run`.")],
+) -> None:
+    """Regenerate a run's report.html (self-contained) and its PNG figures."""
+
+    def body() -> None:
+        from sim.report import write_report
+
+        print(f"report: {write_report(run_dir)}")
+
+    _guarded(body)
 
 
 def main() -> None:

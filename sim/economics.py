@@ -57,16 +57,22 @@ def break_even_day(
 ) -> float | None:
     """First day after which distill stays at or below teacher-only to the horizon (None if never).
 
-    Resolution is one tick: the day is the end of the first tick of the final run of ticks where
-    the cumulative distill-and-route cost is at or below the cumulative teacher-only cost.
+    tick_end_s holds the tick boundaries (start of tick 0, then each tick's end). The crossing
+    lies inside the first tick of the final run of ticks that end with distill at or below
+    teacher-only; within it, costs are interpolated linearly, as they accrue through the tick.
     """
-    ahead = cumulative_cost <= cumulative_teacher_only + 1e-9
+    gap = cumulative_cost - cumulative_teacher_only
+    ahead = gap <= 1e-9
     if ahead.size == 0 or not ahead[-1]:
         return None
     behind = np.flatnonzero(~ahead)
     if behind.size == 0:
         return 0.0
-    return float(tick_end_s[behind[-1] + 1] / 86400.0)
+    j = int(behind[-1]) + 1  # the tick during which distill caught up
+    before, after = float(gap[j - 1]), float(gap[j])
+    share = before / (before - after) if before > after else 1.0
+    start, end = float(tick_end_s[j]), float(tick_end_s[j + 1])
+    return (start + share * (end - start)) / 86400.0
 
 
 def _segment_shares(scenario: Scenario) -> np.ndarray:

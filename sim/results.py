@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,19 @@ def write_run(
     summary: dict[str, Any],
     scenario: dict[str, Any],
     frames: dict[str, pl.DataFrame],
+    finish: Callable[[Path], Any] | None = None,
 ) -> Path:
-    """Write summary.json, scenario.toml and one Parquet file per frame atomically."""
+    """Write summary.json, scenario.toml and one Parquet file per frame atomically; `finish`
+    (the report) runs on the staging directory before the rename."""
     texts = {"summary.json": summary_json(summary), "scenario.toml": tomli_w.dumps(scenario)}
-    return write_directory(directory, texts, frames)
+    return write_directory(directory, texts, frames, finish)
 
 
 def write_directory(
-    directory: Path, texts: dict[str, str], frames: dict[str, pl.DataFrame]
+    directory: Path,
+    texts: dict[str, str],
+    frames: dict[str, pl.DataFrame],
+    finish: Callable[[Path], Any] | None = None,
 ) -> Path:
     """Write text files and Parquet frames into a hidden staging directory, then rename it."""
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +62,8 @@ def write_directory(
             (staging / name).write_text(text, encoding="utf-8")
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
+        if finish is not None:
+            finish(staging)
         if directory.exists():
             retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
             directory.rename(retired)

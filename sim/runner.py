@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,8 @@ def run(
     show_progress: bool = False,
 ) -> RunResult:
     """Simulate and summarise."""
+    # the report's plotting library loads on the other core while the GIL-free kernels run
+    threading.Thread(target=importlib.import_module, args=("sim.report",), daemon=True).start()
     if show_progress and sys.stderr.isatty():
         columns = (TextColumn("simulating"), BarColumn(), TimeRemainingColumn())
         with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
@@ -127,7 +131,9 @@ def save(result: RunResult, out: Path | None) -> Path:
     frames = {"timeseries": result.timeseries, "events": events_frame(result.aggregates)}
     if result.calls_sample is not None:
         frames["calls"] = result.calls_sample
-    return results.write_run(directory, result.summary, resolved(s), frames)
+    from sim.report import write_report  # matplotlib loads only when a run is written
+
+    return results.write_run(directory, result.summary, resolved(s), frames, write_report)
 
 
 def _fmt(value: Any, kind: str = "") -> str:

@@ -40,11 +40,13 @@ def test_teacher_only_pays_no_distillation_costs():
 
 
 def test_break_even_day_examples():
-    end_s = np.arange(1, 11) * 86400.0
+    end_s = np.arange(0, 11) * 86400.0  # tick boundaries: day 0, then each day's end
     teacher = np.cumsum(np.full(10, 100.0))
     # 250 up front, then 50/day instead of 100/day: even on day 5, ahead after it
     distill = 250 + np.cumsum(np.full(10, 50.0))
-    assert economics.break_even_day(distill, teacher, np.append(0.0, end_s)[1:]) == 5.0
+    assert economics.break_even_day(distill, teacher, end_s) == 5.0
+    # halfway through a day: behind by 25 at the end of day 4, ahead by 25 at the end of day 5
+    assert economics.break_even_day(distill - 25, teacher, end_s) == pytest.approx(4.5)
     # never catches up
     assert economics.break_even_day(distill + 1e6, teacher, end_s) is None
     # ahead from the start

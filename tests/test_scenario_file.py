@@ -567,7 +567,7 @@ weights = { core = 0.7, garbled = 0.1 }
 [[drift]]
 kind = "concept"
 segment = "core"
-start_day = 60
+start_day = 35
 ramp_days = 20
 stale_student_accuracy = 0.8
 
@@ -700,4 +700,4 @@ def test_later_sets_win_and_the_file_is_untouched():
 def test_set_through_the_cli():
     result = cli("validate", TICKET_TRIAGE, "--set", "router.policy=student_only")
     assert result.exit_code == 0, result.output
-    assert "student_only over 90 days" in result.stdout
+    assert "student_only over 60 days" in result.stdout
