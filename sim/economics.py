@@ -109,17 +109,32 @@ def analytic_fallback_rate(scenario: Scenario) -> float:
     if policy == "student_only":
         return 0.0
     total = 0.0
-    for share, s in zip(_segment_shares(scenario), scenario.segments, strict=True):
-        threshold = scenario.threshold_for(s.name)
+    shares = _segment_shares(scenario)
+    for share, s, (right, wrong) in zip(
+        shares, scenario.segments, fallback_probabilities(scenario), strict=True
+    ):
         p = s.student_accuracy
+        total += share * (p * right + (1 - p) * wrong)
+    return float(total)
+
+
+def fallback_probabilities(scenario: Scenario) -> list[tuple[float, float]]:
+    """Per segment, the chance a right and a wrong student answer is re-routed (cascade, verify)."""
+    out = []
+    policy = scenario.router.policy
+    for s in scenario.segments:
+        if policy not in ("cascade", "verify"):
+            out.append((0.0, 0.0))
+            continue
+        threshold = scenario.threshold_for(s.name)
         right = _cdf_below(s.confidence_correct, threshold)
         wrong = _cdf_below(s.confidence_wrong, threshold)
         if policy == "verify" and scenario.verifier is not None:
             v = scenario.verifier
             right = 1 - (1 - v.false_positive_rate) * (1 - right)
             wrong = _flagged_or_below(wrong, v.recall, v.blind_spot_correlation)
-        total += share * (p * right + (1 - p) * wrong)
-    return float(total)
+        out.append((right, wrong))
+    return out
 
 
 def _flagged_or_below(below: float, recall: float, rho: float) -> float:

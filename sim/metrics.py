@@ -326,7 +326,12 @@ def summarize(
         if interval is not None:
             ci[f"cost.{name}"] = interval
     summary["cost"] = cost
-    summary["planned"] = _cleaned(verdict.planned_vs_realized(scenario, summary))
+    totals = np.mean([agg.counts.sum(axis=0) for agg in aggs], axis=0)  # per segment, per rep
+    summary["planned"] = _cleaned(
+        verdict.planned_vs_realized(
+            scenario, summary, totals[:, tick.CALLS], totals[:, tick.STUDENT_ERRORS]
+        )
+    )
     summary["segments"] = segment_table(scenario, aggs)
     summary["secondary"] = secondary_table(scenario, aggs)
     summary["observed_error_ci95"] = observed_error_interval(aggs)

@@ -12,12 +12,19 @@ from sim import economics
 from sim.scenario import Scenario
 
 
-def planned_vs_realized(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
+def planned_vs_realized(
+    scenario: Scenario,
+    summary: dict[str, Any],
+    segment_calls: Any = None,
+    student_errors: Any = None,
+) -> dict[str, Any]:
     """The formula's answer, the simulation's, and the gap between them by cause.
 
     The causes add up to the gap exactly: volume (more or fewer calls at the planned fallback
-    rate), fallback above plan (the teacher spend the realized fallback rate added, drift
-    included), retraining, review and audits (people the formula leaves out), and the rest
+    rate), drift (the fallbacks the realized mix and the student's realized right and wrong
+    answers imply, beyond the plan's: a shifted mix, new segments, changed answers), fallback
+    above plan (the rest of the teacher spend the realized fallback rate added: confidence
+    noise, bypasses), retraining, review and audits (people the formula leaves out), and the rest
     (the teacher's price per call differing from its planned mean, and GPU and upkeep
     differences). idle_gpu_usd says how much of the GPU bill paid for idle capacity."""
     plan = economics.planned(scenario)
@@ -35,9 +42,20 @@ def planned_vs_realized(scenario: Scenario, summary: dict[str, Any]) -> dict[str
     if scenario.router.policy not in ("cascade", "verify"):
         fallback = 0.0
     people = cost["human_usd"] + cost["audit_usd"]
+    drift = 0.0
+    if segment_calls is not None and scenario.router.policy in ("cascade", "verify"):
+        implied = sum(
+            (n - wrong) * right_p + wrong * wrong_p
+            for n, wrong, (right_p, wrong_p) in zip(
+                segment_calls, student_errors, economics.fallback_probabilities(scenario),
+                strict=True,
+            )
+        )  # fmt: skip
+        drift = (implied - q_plan * calls) * teacher_per_call
     causes = {
         "volume_usd": volume,
-        "fallback_above_plan_usd": fallback,
+        "drift_usd": drift,
+        "fallback_above_plan_usd": fallback - drift,
         "retraining_usd": cost["retraining_usd"],
         "review_and_audit_usd": people,
     }

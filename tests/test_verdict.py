@@ -1,11 +1,14 @@
 """Planned against realized, the gap's causes, and the seed's warnings."""
 
 import pytest
+from scipy import stats
 
 from sim.engine import run_fast
 from sim.metrics import summarize
 from sim.scenario_file import load_scenario
 from tests.builders import BASE, scenario
+
+RIGHT, WRONG = stats.beta(9, 1.5), stats.beta(3, 3)  # the builders' confidences
 
 
 def run(s, seed=0):
@@ -82,3 +85,27 @@ def test_a_modest_saving_is_called_probably_negative():
     summary = run(s)
     assert 0 <= summary["savings_ratio"] < 0.2
     assert any("probably negative" in w for w in summary["warnings"])
+
+
+def test_drift_is_its_own_cause_of_the_gap():
+    """A step to a segment the student gets wrong more often: the fallbacks that mix and those
+    wrong answers imply, beyond the plan's, are the drift; a stationary run has next to none."""
+    seg = dict(BASE["segments"][0])
+    segments = [dict(seg, name="core", weight=1.0), dict(seg, name="new", weight=0.0,
+                                                       student_accuracy=0.3)]  # fmt: skip
+    price = (600 * 3.0 + 40 * 15.0) / 1e6
+    stationary = run(scenario(scenario={"horizon_days": 1.0}, segments=segments))
+    shifted = run(
+        scenario(
+            scenario={"horizon_days": 1.0},
+            segments=segments,
+            drift=[{"kind": "mix", "start_day": 0.5, "weights": {"core": 0.0, "new": 1.0}}],
+        )
+    )
+    calls = shifted["calls"]
+    # half the day on the new segment: its fallback rate minus the plan's, on half the calls
+    right, wrong = 0.3 * RIGHT.cdf(0.8), 0.7 * WRONG.cdf(0.8)
+    plan_q = 0.9 * RIGHT.cdf(0.8) + 0.1 * WRONG.cdf(0.8)
+    expected = (right + wrong - plan_q) * calls / 2 * price
+    assert shifted["planned"]["gap"]["drift_usd"] == pytest.approx(expected, rel=0.05)
+    assert abs(stationary["planned"]["gap"]["drift_usd"]) < 0.01 * expected
