@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 import itertools
-import json
 import math
 import re
 import tomllib
@@ -12,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.problems import BadInput, show
+from sim.problems import BadInput, show, toml_value
 
 _RANGE = re.compile(r"^\s*([^:]+):([^:]+):([^:]+)\s*$")
 MAX_POINTS = 10_000  # per axis: a typo such as 0:1:1000000 must not exhaust memory
@@ -109,23 +107,4 @@ def points(specs: list[str]) -> list[dict[str, Any]]:
 
 def as_overrides(point: dict[str, Any]) -> list[str]:
     """A grid point as `--set` strings."""
-    return [f"{path}={_toml(value)}" for path, value in point.items()]
-
-
-def _toml(value: Any) -> str:
-    """A value in TOML syntax, whole (lists and tables included), for `--set`."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are TOML's
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{ " + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
-    return repr(value)
+    return [f"{path}={toml_value(value)}" for path, value in point.items()]

@@ -27,11 +27,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def show(value: object) -> str:
     """Render a user's value compactly for an error line, in the TOML syntax they wrote it in."""
-    text = _toml(value)
+    text = toml_value(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _toml(value: object) -> str:
+def toml_value(value: object) -> str:
+    """A value in TOML syntax, whole (lists and tables included)."""
     # A scenario is TOML, so `"four"`, `true` and `{ dist = "beta" }` read like the file, where
     # Python's repr would show 'four', True and {'dist': 'beta'}.
     if isinstance(value, bool):
@@ -43,11 +44,11 @@ def _toml(value: object) -> str:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = (f"{_key(k)} = {_toml(v)}" for k, v in value.items())
+        items = (f"{_key(k)} = {toml_value(v)}" for k, v in value.items())
         return "{ " + ", ".join(items) + " }"
     return repr(value)
 
