@@ -2,9 +2,9 @@
 
 Every latent is one uniform u, turned into a value by inverse transform, so the value is monotone
 in u (common random numbers, and the rank a verifier's copula needs). Constant and exponential have
-closed forms; everything else is a quantile table built with scipy. A table has a dense uniform
-grid for the body, where a lookup costs one multiply, and a grid uniform in logit(u) for the tails
-(u < 1/128 or u > 127/128), so extreme quantiles stay accurate.
+closed forms; everything else is a quantile table (built with scipy, or from a sample). A table
+has a dense uniform grid for the body, where a lookup costs one multiply, and a grid uniform in
+logit(u) for the tails (u < 1/128 or u > 127/128), so extreme quantiles stay accurate.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from sim.scenario import Beta, Constant, Exponential, LogitNormal, Lognormal
+from sim import samples
+from sim.problems import BadInput
+from sim.scenario import Beta, Constant, Empirical, Exponential, LogitNormal, Lognormal
 
 KIND_CONSTANT = 0
 KIND_EXPONENTIAL = 1
@@ -81,6 +83,8 @@ def frozen(dist: Any) -> Any:
         return stats.beta(dist.a, dist.b)
     if isinstance(dist, LogitNormal):
         return _LogitNormalDist(dist.mu, dist.sigma)
+    if isinstance(dist, Empirical):
+        return samples.EmpiricalDist(samples.load(dist.path, dist.column))
     raise ValueError(f"unsupported distribution {dist!r}")
 
 
@@ -90,6 +94,11 @@ def lower_bound(dist: Any) -> float:
         return dist.value
     if isinstance(dist, Lognormal) and dist.sigma == 0:
         return dist.median
+    if isinstance(dist, Empirical):
+        try:
+            return float(samples.load(dist.path, dist.column)[0])
+        except BadInput:  # validation reports the file's problems with the field's path
+            return 0.0
     return 0.0
 
 

@@ -155,6 +155,8 @@ def _cdf_below(dist: Any, x: float) -> float:
     f = frozen(dist)
     if hasattr(f, "value"):
         return float(f.value < x)
+    if hasattr(f, "cdf_below"):  # an empirical sample may have ties at x
+        return float(f.cdf_below(x))
     return float(f.cdf(x))
 
 
