@@ -85,7 +85,8 @@ def _table_section(model: type[BaseModel], header: str, path: str, info: FieldIn
     for name, field in model.model_fields.items():
         nested = _inner_model(field.annotation)
         if nested is not None and not _is_distribution(field.annotation):
-            lines += ["", f"### {path}.{name} entries", "", _summary(nested), ""]
+            title = f"{path}.{name} entries" if _is_list(field.annotation) else f"[{path}.{name}]"
+            lines += ["", f"### {title}", "", _summary(nested), ""]
             lines += _field_table(nested, f"{path}.{name}")
     return "\n".join(lines) + "\n"
 
@@ -114,12 +115,13 @@ def _distributions_section() -> str:
         "",
         "A distribution is a bare number (a constant) or an inline table naming its `dist`, e.g.",
         '`{ dist = "lognormal", median = 0.8, sigma = 0.5 }`. Confidences must stay on [0, 1]:',
-        "beta, logit_normal or a constant ≤ 1.",
+        "beta, logit_normal, empirical (a sample on [0, 1]) or a constant ≤ 1. An empirical",
+        "distribution reads one numeric column of a CSV, Parquet or JSONL file (path relative to",
+        "the scenario file) and draws by linear interpolation between the sample's order",
+        "statistics, so its quantiles are the sample's (`np.quantile`).",
     ]
     for kind, model in DIST_MODELS.items():
         lines += ["", f'### dist = "{kind}"', ""]
-        if kind == "empirical":
-            lines += ["**Not supported yet.**", ""]
         lines += [_summary(model), ""]
         lines += _field_table(model, f"dist.{kind}")
     return "\n".join(lines) + "\n"

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim import lifecycle
+from sim import lifecycle, replay
 from sim.aggregates import Aggregates
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
 from sim.kernels.teacher import RING_MINUTES
 from sim.kernels.tick import (
     REC_FIELDS,
+    REPLAY_FIELDS,
     SAMPLE_COLUMNS,
     STATE_CALL_INDEX,
     STATE_FIELDS,
@@ -25,9 +26,12 @@ from sim.kernels.tick import (
     run_tick,
 )
 from sim.parameters import KernelParameters
+from sim.replay import Replay
 from sim.scenario import Scenario
 
 Progress = Callable[[float], None]
+Draw = tuple[np.ndarray, float, np.ndarray]  # a tick's uniforms, end spacing, replayed calls
+NO_REPLAY = np.zeros((0, REPLAY_FIELDS))
 PENDING_CAPACITY = 1 << 16  # calls waiting for the rate-limited teacher or a reviewer at once
 
 
@@ -50,10 +54,15 @@ class DataPlane:
     """
 
     def __init__(
-        self, params: KernelParameters, rng: np.random.Generator, sample_fraction: float
+        self,
+        params: KernelParameters,
+        rng: np.random.Generator,
+        sample_fraction: float,
+        replay: Replay | None = None,
     ) -> None:
         self.params = params
         self.rng = rng
+        self.replay = replay
         self.free_at = np.zeros(params.slots)
         self.reviewers_free_at = np.zeros(params.reviewers)
         ring = RING_MINUTES if params.rate_limit > 0 else 1
@@ -65,14 +74,20 @@ class DataPlane:
         self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.kernel_s = 0.0  # time spent inside run_tick, for the benchmarks
         self._drawer = ThreadPoolExecutor(max_workers=1)
-        self._pending: dict[float, Future[tuple[np.ndarray, float]]] = {}
+        self._pending: dict[float, Future[Draw]] = {}
 
-    def _draw(self, t0: float, t1: float) -> tuple[np.ndarray, float]:
-        """Candidates of [t0, t1): Poisson(rate bound × length) rows of uniforms, and the end."""
+    def _draw(self, t0: float, t1: float) -> Draw:
+        """Candidates of [t0, t1): Poisson(rate bound × length) rows of uniforms and the end
+        spacing, or a replayed trace's calls of the tick with one row of uniforms each."""
+        if self.replay is not None:
+            rows = self.replay.take(t1)
+            multiplier = self.replay.trace.rate_multiplier
+            rows = replay.multiply(rows, multiplier, self.rng)
+            return self.rng.random((len(rows), self.params.uniforms)), 0.0, rows
         bound, _ = rate_bound(t0, t1, self.params.traffic)
         candidates = int(self.rng.poisson(bound * (t1 - t0)))
         uniforms = self.rng.random((candidates, self.params.uniforms))
-        return uniforms, float(self.rng.standard_exponential())
+        return uniforms, float(self.rng.standard_exponential()), NO_REPLAY
 
     def prefetch(self, t0: float, t1: float) -> None:
         """Start drawing the uniforms of a later tick in the background."""
@@ -88,7 +103,7 @@ class DataPlane:
         p, tables = self.params, self.params.tables
         if t0 not in self._pending:
             self.prefetch(t0, t1)
-        uniforms, spacing_end = self._pending.pop(t0).result()
+        uniforms, spacing_end, replayed = self._pending.pop(t0).result()
         if k + 1 < agg.ticks:
             start = float(agg.tick_start_s[k + 1])
             self.prefetch(start, start + float(agg.tick_length_s[k + 1]))
@@ -103,6 +118,7 @@ class DataPlane:
         rows = run_tick(
             uniforms,
             spacing_end,
+            replayed,
             t0,
             t1,
             np.inf if last else t1,
@@ -193,7 +209,8 @@ def run_replication(
         len(scenario.segments),
         len(scenario.secondary),
     )
-    plane = DataPlane(params, request_generator(stream), sample_fraction)
+    trace = Replay(scenario) if scenario.traffic.trace is not None else None
+    plane = DataPlane(params, request_generator(stream), sample_fraction, trace)
     env = simpy.Environment()
     conditions, monitor = lifecycle.start(env, scenario, agg, stream)
     env.process(tick_driver(env, plane, agg, conditions, monitor, progress))

@@ -15,14 +15,23 @@ import numpy as np
 import simpy
 from scipy import stats
 
-from sim import lifecycle
+from sim import lifecycle, replay
 from sim.aggregates import Aggregates
 from sim.distributions import frozen
 from sim.engine import replication_streams, teacher_outages
 from sim.kernels import tick
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
 from sim.parameters import KernelParameters
-from sim.scenario import Beta, Constant, Exponential, LogitNormal, Lognormal, Scenario, Segment
+from sim.scenario import (
+    Beta,
+    Constant,
+    Empirical,
+    Exponential,
+    LogitNormal,
+    Lognormal,
+    Scenario,
+    Segment,
+)
 from sim.traffic import rate
 
 _SOURCES = {"student": 0, "teacher": 1, "human": 2, "none": 3}
@@ -38,6 +47,8 @@ def draw(dist: Any, rng: np.random.Generator) -> float:
         return float(dist.median * np.exp(dist.sigma * rng.standard_normal()))
     if isinstance(dist, Beta):
         return float(rng.beta(dist.a, dist.b))
+    if isinstance(dist, Empirical):  # resample: a uniform order-statistic position
+        return float(frozen(dist).ppf(rng.random()))
     if isinstance(dist, LogitNormal):
         return float(1.0 / (1.0 + np.exp(-rng.normal(dist.mu, dist.sigma))))
     raise ValueError(f"unsupported distribution {dist!r}")
@@ -89,6 +100,20 @@ class ReferenceRun:
         self.pool_area += self.in_pool * (self.env.now - self.last_change)
         self.last_change = self.env.now
         self.in_pool += delta
+
+    def replayed_arrivals(self) -> Any:
+        """A trace's calls at their recorded times (each multiplied by the rate multiplier)."""
+        trace = replay.Replay(self.s)
+        multiplier = trace.trace.rate_multiplier
+        whole = int(np.floor(multiplier))
+        end, horizon = 0.0, self.s.horizon_s
+        while end < horizon:  # a tick's worth of the file at a time
+            end = min(end + self.s.scenario.tick_s, horizon)
+            for row in trace.take(end):
+                yield self.env.timeout(row[tick.REPLAY_TIME] - self.env.now)
+                copies = whole + int(self.rng.random() < multiplier - whole)
+                for _ in range(copies):
+                    self.env.process(self.request(row))
 
     def arrivals(self) -> Any:
         """A Poisson process with rate(t), by thinning against its maximum over the horizon."""
@@ -169,17 +194,26 @@ class ReferenceRun:
         latent = rho * stats.norm.ppf(rank) + np.sqrt(1 - rho * rho) * self.rng.standard_normal()
         return bool(latent < stats.norm.ppf(v.recall))
 
-    def request(self) -> Any:
-        """One call, from arrival to the final answer."""
+    def request(self, given: np.ndarray | None = None) -> Any:
+        """One call, from arrival to the final answer; `given`: a replayed call's row (its
+        segment and tokens where the trace has them, else -1)."""
         s, rng, router, env = self.s, self.rng, self.s.router, self.env
         arrival = env.now
         k = min(int(arrival // s.scenario.tick_s), self.agg.ticks - 1)
         cumulative = self.table[:, tick.SEG_CUM_WEIGHT]
-        i = min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(cumulative) - 1)
+        if given is not None and given[tick.REPLAY_SEGMENT] >= 0:
+            i = int(given[tick.REPLAY_SEGMENT])
+        else:
+            u = rng.random()
+            i = min(int(np.searchsorted(cumulative, u, side="right")), len(cumulative) - 1)
         seg: Segment = s.segments[i]
         student_accuracy = self.table[i, tick.SEG_STUDENT_ACCURACY]
         tokens_in = np.floor(draw(seg.tokens_in, rng))
         tokens_out = np.floor(draw(seg.tokens_out, rng))
+        if given is not None and given[tick.REPLAY_TOKENS_IN] >= 0:
+            tokens_in = given[tick.REPLAY_TOKENS_IN]
+        if given is not None and given[tick.REPLAY_TOKENS_OUT] >= 0:
+            tokens_out = given[tick.REPLAY_TOKENS_OUT]
         teacher_usd = (
             tokens_in * s.teacher.input_usd_per_mtok + tokens_out * s.teacher.output_usd_per_mtok
         ) / 1e6
@@ -343,7 +377,8 @@ class ReferenceRun:
         """Run to the end of the horizon and until the last request has its answer."""
         conditions, monitor = lifecycle.start(self.env, self.s, self.agg, stream)
         self.env.process(self.ticks(conditions, monitor))
-        self.env.process(self.arrivals())
+        replaying = self.s.traffic.trace is not None
+        self.env.process(self.replayed_arrivals() if replaying else self.arrivals())
         self.env.process(teacher_outages(self.env, self.s, self.agg))
         self.env.run()
         self._pool_changes(0)

@@ -14,6 +14,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from sim import replay, samples
 from sim.problems import BadInput, did_you_mean, show
 from sim.scenario import (
     DIST_KINDS,
@@ -33,7 +34,7 @@ from sim.scenario import (
 # Tables the DESIGN defines whose capability has not landed; present means refused, never ignored.
 NOT_YET: dict[str, str] = {}
 # Keys inside a supported table that the DESIGN defines but the models do not have yet.
-NOT_YET_KEYS: dict[tuple[str, str], str] = {("traffic", "trace"): "replayed traffic traces"}
+NOT_YET_KEYS: dict[tuple[str, str], str] = {}
 # Fields the models accept whose capability has not landed: only the value that turns it off.
 NOT_YET_SETTINGS: dict[str, Any] = {}
 # Router policies the models name whose routing has not landed.
@@ -52,7 +53,6 @@ DIST_MODELS: dict[str, type[BaseModel]] = {
     "empirical": Empirical,
 }
 _DIST_FIELDS = {"dist", "value", "mean", "median", "sigma", "a", "b", "mu", "path", "column"}
-_SUPPORTED_DISTS = ", ".join(k for k in DIST_KINDS if k != "empirical")
 _SUPPORTED_POLICIES = ", ".join(p for p in POLICIES if p not in NOT_YET_POLICIES)
 # Lax pydantic reads "90" as 90.0, true as 1 and 1 as true: wrong types that must be reported.
 _NO_COERCION = {"int_type": (str, bool), "float_type": (str, bool), "bool_type": (str, int, float)}
@@ -83,7 +83,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
             problems += bad.problems
     if problems:
         raise BadInput(problems)
-    return validate(raw)
+    return validate(raw, Path(path).resolve().parent)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -113,8 +113,11 @@ def _toml_position(message: str, text: str) -> str:
     return f": {message}"
 
 
-def validate(raw: dict[str, Any]) -> Scenario:
-    """Validate a parsed scenario dict into a frozen Scenario."""
+def validate(raw: dict[str, Any], base: Path | None = None) -> Scenario:
+    """Validate a parsed scenario dict into a frozen Scenario; data files' relative paths are
+    resolved against `base` (the scenario file's directory), so the resolved scenario is whole."""
+    if base is not None:
+        raw = _absolute_paths(raw, base)
     problems = [
         f"{table}: not supported yet (a later release adds {what}); remove the table"
         for table, what in NOT_YET.items()
@@ -148,7 +151,7 @@ def validate(raw: dict[str, Any]) -> Scenario:
         problems += _unsupported_settings(scenario)
     if problems or scenario is None:
         raise BadInput(problems)
-    return scenario
+    return replay.prepare(scenario)
 
 
 def _coercions(raw: dict[str, Any], reported: set[tuple[Any, ...]]) -> list[Any]:
@@ -179,11 +182,34 @@ def _unsupported_settings(s: Scenario) -> list[str]:
             )
     for where, dist in _distributions(s, ""):
         if isinstance(dist, Empirical):
-            problems.append(
-                f'{where}: got dist = "empirical"; not supported yet, expected one of '
-                f"{_SUPPORTED_DISTS}"
-            )
+            problems += _sample_problems(where, dist)
     return problems
+
+
+def _sample_problems(where: str, dist: Empirical) -> list[str]:
+    """An empirical distribution's file must hold numbers in the field's range."""
+    try:
+        samples.load(dist.path, dist.column)
+    except BadInput as bad:
+        return [f"{where}: {line}" for line in bad.problems]
+    unit = where.rsplit(".", 1)[-1].startswith("confidence")
+    lo, hi = (0.0, 1.0) if unit else (0.0, float("inf"))
+    return [f"{where}: {line}" for line in samples.out_of_range(dist.path, dist.column, lo, hi)]
+
+
+def _absolute_paths(raw: Any, base: Path) -> Any:
+    """A copy of the raw scenario with every data file's `path` made absolute."""
+    if isinstance(raw, list):
+        return [_absolute_paths(item, base) for item in raw]
+    if not isinstance(raw, dict):
+        return raw
+    out = {k: _absolute_paths(v, base) for k, v in raw.items()}
+    if out.get("dist") == "empirical" and isinstance(out.get("path"), str):
+        out["path"] = str(base / Path(out["path"]).expanduser())
+    trace = out.get("trace")
+    if isinstance(trace, dict) and isinstance(trace.get("path"), str):  # [traffic.trace]
+        out["trace"] = {**trace, "path": str(base / Path(trace["path"]).expanduser())}
+    return out
 
 
 def _distributions(model: BaseModel, prefix: str) -> list[tuple[str, BaseModel]]:

@@ -53,7 +53,6 @@ def test_every_table_and_distribution_has_a_section():
         assert f"\n## {header}\n" in text
     for kind in DIST_KINDS:
         assert f'\n### dist = "{kind}"\n' in text
-    assert '### dist = "empirical"\n\n**Not supported yet.**' in text
     for table in NOT_YET:
         assert f"[{table}]`: " in text or f"[[{table}]]`: " in text
 

@@ -495,8 +495,9 @@ def test_grid_values_out_of_range_are_named_once(tmp_path, monkeypatch):
     assert lines == ["router.threshold: got 1.5; expected a number in [0, 1]"]
 
 
-@pytest.mark.parametrize(("table", "key"), sorted(NOT_YET_KEYS))
-def test_keys_not_supported_yet(tmp_path, table, key):
+def test_a_refused_key_is_named_not_ignored(tmp_path, monkeypatch):
+    table, key = "traffic", "burst_factor"
+    monkeypatch.setitem(scenario_file.NOT_YET_KEYS, (table, key), "bursts")
     path = tmp_path / "scenario.toml"
     path.write_text(TICKET_TRIAGE.read_text().replace(f"[{table}]", f"[{table}]\n{key} = 1", 1))
     (message,) = problems(cli("validate", path))
@@ -504,12 +505,12 @@ def test_keys_not_supported_yet(tmp_path, table, key):
 
 
 def test_what_is_not_supported_yet():
-    """Every table, policy and setting of the DESIGN has landed but replayed traces (update these
-    when a capability lands or is withdrawn: the refusals below must then name it)."""
+    """Every table, key, policy and setting of the DESIGN has landed (update these when a
+    capability is withdrawn: the refusals below must then name it)."""
     assert NOT_YET == {}
     assert NOT_YET_POLICIES == {}
     assert NOT_YET_SETTINGS == {}
-    assert set(NOT_YET_KEYS) == {("traffic", "trace")}
+    assert NOT_YET_KEYS == {}
 
 
 def test_a_refused_table_is_named_not_ignored(tmp_path, monkeypatch):
@@ -598,10 +599,13 @@ dataset_calls = 20000
     assert s.human is not None and s.monitoring is not None and s.retraining is not None
 
 
-def test_empirical_distributions_not_supported_yet():
+def test_empirical_paths_given_with_set_are_relative_to_the_scenario_file():
     empirical = '{ dist = "empirical", path = "tokens.csv", column = "tokens_in" }'
     (message,) = validate_set(f"segments[2].tokens_in={empirical}")
-    assert message.startswith('segments[2].tokens_in: got dist = "empirical"; not supported yet')
+    missing = Path(TICKET_TRIAGE).resolve().parent / "tokens.csv"
+    assert message == (
+        f"segments[2].tokens_in: {missing}: no such file; expected a CSV, Parquet or JSONL sample"
+    )
 
 
 def test_several_problems_give_one_line_each(tmp_path):

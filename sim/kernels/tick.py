@@ -188,10 +188,19 @@ def _segment(u, seg_params):
     return n - 1
 
 
+# replayed calls: replayed[i] = arrival time, tokens in, tokens out, segment (-1: draw it)
+REPLAY_TIME = 0
+REPLAY_TOKENS_IN = 1
+REPLAY_TOKENS_OUT = 2
+REPLAY_SEGMENT = 3
+REPLAY_FIELDS = 4
+
+
 @kernel
 def run_tick(
     uniforms,
     spacing_end,
+    replayed,
     t0,
     t1,
     settle_until,
@@ -222,6 +231,8 @@ def run_tick(
     request's latents. The candidates' times are the uniform order statistics on [t0, t1)
     (normalised exponential spacings, spacing_end the last one), kept with probability
     rate(t) / rate_max: an exact Poisson process whose count was drawn as Poisson(rate_max · tick).
+    When `replayed` has rows (a trace), it has one per candidate instead: its time, and the tokens
+    and segment the trace gives (negative: drawn from the segment's distributions as usual).
 
     Calls that need an order-sensitive shared resource (a rate-limited teacher, a finite reviewers'
     pool) wait in `pending` and are settled in the order they become ready: all those ready before
@@ -232,6 +243,7 @@ def run_tick(
     record = np.zeros(REC_FIELDS)
     scratch = np.zeros(REC_FIELDS)
     sampled = 0
+    replay = replayed.shape[0] > 0
     rate_max, varies = rate_bound(t0, t1, traffic)
     rate_min = rate_floor(t0, t1, traffic)
     total = spacing_end
@@ -254,6 +266,10 @@ def run_tick(
             while ai < uniforms.shape[0]:
                 u = uniforms[ai]
                 ai += 1
+                if replay:
+                    t = replayed[ai - 1, REPLAY_TIME]
+                    arrival_ok = True
+                    break
                 t += -np.log1p(-u[U_SPACING]) * scale
                 if varies:
                     level = u[U_THINNING] * rate_max
@@ -290,12 +306,18 @@ def run_tick(
             need_arrival = True
             u = uniforms[ai - 1]
             s = _segment(u[U_SEGMENT], seg_params)
+            if replay and replayed[ai - 1, REPLAY_SEGMENT] >= 0.0:
+                s = int(replayed[ai - 1, REPLAY_SEGMENT])
             tokens_in = np.floor(
                 quantile(int(seg_params[s, SEG_TOKENS_IN]), u[U_TOKENS_IN], spec, table)
             )
             tokens_out = np.floor(
                 quantile(int(seg_params[s, SEG_TOKENS_OUT]), u[U_TOKENS_OUT], spec, table)
             )
+            if replay and replayed[ai - 1, REPLAY_TOKENS_IN] >= 0.0:
+                tokens_in = replayed[ai - 1, REPLAY_TOKENS_IN]
+            if replay and replayed[ai - 1, REPLAY_TOKENS_OUT] >= 0.0:
+                tokens_out = replayed[ai - 1, REPLAY_TOKENS_OUT]
             teacher_usd = tokens_in * usd_in + tokens_out * usd_out
             teacher_correct = u[U_TEACHER_CORRECT] < seg_params[s, SEG_TEACHER_ACCURACY]
             student_correct = u[U_CORRECT] < seg_params[s, SEG_STUDENT_ACCURACY]

@@ -1,0 +1,268 @@
+"""Trace files: arrivals (and tokens, and segments) read from CSV, Parquet or JSONL in chunks.
+
+A trace is never read whole: pyarrow streams it in record batches, each batch is checked and
+converted to plain arrays, and the caller sees chunks of at most `rows_per_chunk` calls. Every
+problem names the file, the 1-based data row and the column; at most `MAX_PROBLEMS` are listed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from sim.problems import BadInput, did_you_mean, show
+
+MAX_PROBLEMS = 20
+BLOCK_BYTES = 1 << 20
+# Datetime layouts tried in turn (%.f also matches no fraction); zoned ones are converted to UTC.
+DATETIME_FORMATS = [
+    f"%Y-%m-%d{sep}%H:%M:%S%.f{zone}" for sep in (" ", "T") for zone in ("", "Z", "%:z", "%z")
+]
+DATETIME_EXAMPLE = "2023-11-16 18:15:46.6805900"
+
+
+@dataclass(frozen=True)
+class TraceSpec:
+    """Which file, and which of its columns hold the time, tokens and segment."""
+
+    path: Path
+    format: str
+    time_column: str
+    time_unit: str = "datetime"
+    tokens_in_column: str | None = None
+    tokens_out_column: str | None = None
+    segment_column: str | None = None
+
+    def columns(self) -> dict[str, str]:
+        """The file's column for each role the trace uses."""
+        roles = {
+            "time": self.time_column,
+            "tokens_in": self.tokens_in_column,
+            "tokens_out": self.tokens_out_column,
+            "segment": self.segment_column,
+        }
+        return {role: name for role, name in roles.items() if name is not None}
+
+
+@dataclass(frozen=True)
+class TraceChunk:
+    """Consecutive calls: seconds since the trace's first call, and the optional columns."""
+
+    t: np.ndarray
+    tokens_in: np.ndarray | None
+    tokens_out: np.ndarray | None
+    segment: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    """What one validating pass over a trace found."""
+
+    rows: int
+    duration_s: float
+    segments: tuple[str, ...] = field(default=())
+
+
+def column_names(spec: TraceSpec) -> list[str]:
+    """The file's column names (from its header, schema or first records)."""
+    return list(_batches(spec, names_only=True).__next__().schema.names)
+
+
+def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, the roles' columns only (all as read, strings for CSV)."""
+    wanted = list(dict.fromkeys(spec.columns().values()))
+    try:
+        if spec.format == "parquet":
+            parquet = pq.ParquetFile(spec.path)
+            if names_only:
+                yield pa.RecordBatch.from_pylist([], schema=parquet.schema_arrow)
+                return
+            yield from parquet.iter_batches(batch_size=1 << 16, columns=wanted)
+        elif spec.format == "csv":
+            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
+            if names_only:
+                yield pa_csv.open_csv(spec.path, read_options=read).read_next_batch()
+                return
+            convert = pa_csv.ConvertOptions(
+                include_columns=wanted,
+                column_types={name: pa.string() for name in wanted},
+                strings_can_be_null=True,
+            )
+            yield from pa_csv.open_csv(spec.path, read_options=read, convert_options=convert)
+        else:
+            yield from _jsonl_batches(spec.path, wanted, names_only)
+    except (pa.ArrowException, OSError, StopIteration) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BadInput([f"{spec.path}: cannot read it as {spec.format}: {first}"]) from None
+
+
+def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[pa.RecordBatch]:
+    """JSON lines in blocks of whole lines, so a file larger than memory streams."""
+    with path.open("rb") as f:
+        while lines := f.readlines(BLOCK_BYTES):
+            table = pa_json.read_json(io.BytesIO(b"".join(lines)))
+            if names_only:
+                yield table.to_batches()[0]
+                return
+            missing = [name for name in wanted if name not in table.column_names]
+            for name in missing:  # a key absent from a whole block: its cells are empty
+                table = table.append_column(name, pa.nulls(len(table)))
+            yield from table.select(wanted).to_batches()
+
+
+def _check_columns(spec: TraceSpec) -> None:
+    names = column_names(spec)
+    problems = []
+    for role, name in spec.columns().items():
+        if name not in names:
+            problems.append(
+                f"traffic.trace.{role}_column: got {show(name)}{did_you_mean(name, names)}; "
+                f"expected a column of {spec.path.name} ({', '.join(names[:12])})"
+            )
+    if problems:
+        raise BadInput(problems)
+
+
+def _times_ns(column: pl.Series, unit: str) -> pl.Series:
+    """Arrival times as integer nanoseconds (nulls where a cell is not a time)."""
+    if unit == "datetime":
+        if column.dtype == pl.Datetime or column.dtype == pl.Date:
+            return column.cast(pl.Datetime("ns")).dt.epoch("ns")
+        text = column.cast(pl.String)
+        tries = [
+            text.str.to_datetime(format=f, time_unit="ns", strict=False).dt.epoch("ns")
+            for f in DATETIME_FORMATS
+        ]
+        return pl.select(pl.coalesce(tries)).to_series()
+    scale = 1e9 if unit == "s" else 1e6
+    seconds = column.cast(pl.Float64, strict=False) if column.dtype != pl.String else None
+    if seconds is None:
+        seconds = column.str.strip_chars().cast(pl.Float64, strict=False)
+    return (seconds * scale).round().cast(pl.Int64, strict=False)
+
+
+def _numbers(column: pl.Series) -> pl.Series:
+    if column.dtype == pl.String:
+        return column.str.strip_chars().cast(pl.Float64, strict=False)
+    return column.cast(pl.Float64, strict=False)
+
+
+class _Reader:
+    """One pass over a trace: batches become checked arrays, problems are collected."""
+
+    def __init__(self, spec: TraceSpec) -> None:
+        self.spec = spec
+        self.problems: list[str] = []
+        self.more = 0
+        self.rows = 0
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+
+    def _problem(self, row: int, column: str, got: object, expected: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(
+                f"{self.spec.path}: data row {row}, column {column!r}: got {show(got)}; "
+                f"expected {expected}"
+            )
+        else:
+            self.more += 1
+
+    def _flag(self, raw: pl.Series, bad: np.ndarray, column: str, expected: str) -> None:
+        for i in np.flatnonzero(bad)[: MAX_PROBLEMS + 1]:
+            value = raw[int(i)]
+            self._problem(self.rows + int(i) + 1, column, "" if value is None else value, expected)
+        self.more += max(0, int(bad.sum()) - MAX_PROBLEMS - 1)
+
+    def read(self, batch: pa.RecordBatch) -> TraceChunk:
+        """One batch as arrays; bad cells are recorded (and their rows left as they parsed)."""
+        spec = self.spec
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        raw = frame[spec.time_column]
+        ns_series = _times_ns(raw, spec.time_unit)
+        bad = ns_series.is_null().to_numpy()
+        expected = (
+            f"a datetime like {DATETIME_EXAMPLE}"
+            if spec.time_unit == "datetime"
+            else f"a number of {'seconds' if spec.time_unit == 's' else 'milliseconds'}"
+        )
+        self._flag(raw, bad, spec.time_column, expected)
+        filled = ns_series.fill_null(strategy="forward").fill_null(strategy="backward")
+        ns = filled.fill_null(self.last_ns or 0).to_numpy().astype(np.int64)
+        if self.first_ns is None and len(ns):
+            self.first_ns = int(ns[0])
+        previous = np.concatenate([[self.last_ns if self.last_ns is not None else ns[0]], ns[:-1]])
+        for i in np.flatnonzero((ns < previous) & ~bad)[: MAX_PROBLEMS + 1]:
+            self._problem(
+                self.rows + int(i) + 1,
+                spec.time_column,
+                raw[int(i)],
+                f"a time no earlier than data row {self.rows + int(i)}'s (times must not decrease)",
+            )
+        if len(ns):
+            self.last_ns = int(ns[-1])
+        tokens: dict[str, np.ndarray | None] = {}
+        for role in ("tokens_in", "tokens_out"):
+            name = getattr(spec, f"{role}_column")
+            if name is None:
+                tokens[role] = None
+                continue
+            values = _numbers(frame[name])
+            bad_tokens = (values.is_null() | values.is_nan() | (values < 0)).fill_null(True)
+            self._flag(frame[name], bad_tokens.to_numpy(), name, "a token count ≥ 0")
+            tokens[role] = values.fill_null(0.0).to_numpy()
+        segment = None
+        if spec.segment_column is not None:
+            labels = frame[spec.segment_column].cast(pl.String)
+            self._flag(labels, labels.is_null().to_numpy(), spec.segment_column, "a segment name")
+            segment = labels.fill_null("").to_numpy()
+        assert self.first_ns is not None or not len(ns)
+        t = (ns - (self.first_ns or 0)) / 1e9
+        self.rows += len(ns)
+        return TraceChunk(t, tokens["tokens_in"], tokens["tokens_out"], segment)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            more = [f"{self.spec.path}: and {self.more} more problems"] if self.more else []
+            raise BadInput(self.problems + more)
+
+
+def scan(spec: TraceSpec) -> TraceInfo:
+    """Validate the whole trace in one streaming pass; its row count, span and segment names."""
+    _check_columns(spec)
+    reader = _Reader(spec)
+    labels: dict[str, None] = {}
+    for batch in _batches(spec):
+        chunk = reader.read(batch)
+        if chunk.segment is not None:
+            labels.update(dict.fromkeys(np.unique(chunk.segment).tolist()))
+    reader.raise_problems()
+    span = 0.0
+    if reader.first_ns is not None and reader.last_ns is not None:
+        span = (reader.last_ns - reader.first_ns) / 1e9
+    return TraceInfo(rows=reader.rows, duration_s=span, segments=tuple(labels))
+
+
+def chunks(spec: TraceSpec, rows_per_chunk: int = 1 << 16) -> Iterator[TraceChunk]:
+    """The trace's calls in order, at most rows_per_chunk at a time (times from its first call)."""
+    reader = _Reader(spec)
+    for batch in _batches(spec):
+        chunk = reader.read(batch)
+        reader.raise_problems()  # the file changed since it was scanned
+        for start in range(0, len(chunk.t), rows_per_chunk):
+            piece = slice(start, start + rows_per_chunk)
+            yield TraceChunk(
+                chunk.t[piece],
+                None if chunk.tokens_in is None else chunk.tokens_in[piece],
+                None if chunk.tokens_out is None else chunk.tokens_out[piece],
+                None if chunk.segment is None else chunk.segment[piece],
+            )
