@@ -70,6 +70,50 @@ class TraceInfo:
     rows: int
     duration_s: float
     segments: tuple[str, ...] = field(default=())
+    # per segment label ("" without a segment column): calls, and mean whole tokens (the kernels
+    # floor tokens) when the trace has the column
+    calls: dict[str, int] = field(default_factory=dict)
+    tokens_in_mean: dict[str, float] | None = None
+    tokens_out_mean: dict[str, float] | None = None
+
+
+class _Tally:
+    """Calls and token sums per segment label over a pass."""
+
+    def __init__(self, spec: TraceSpec) -> None:
+        self.spec = spec
+        self.calls: dict[str, int] = {}
+        self.sums: dict[str, dict[str, float]] = {"tokens_in": {}, "tokens_out": {}}
+
+    def add(self, chunk: TraceChunk) -> None:
+        labels = chunk.segment if chunk.segment is not None else np.full(len(chunk.t), "")
+        names, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        for name, count in zip(names.tolist(), counts.tolist(), strict=True):
+            self.calls[name] = self.calls.get(name, 0) + count
+        for role, sums in self.sums.items():
+            values = getattr(chunk, role)
+            if values is None:
+                continue
+            per_name = np.bincount(inverse, weights=np.floor(values), minlength=len(names))
+            for name, total in zip(names.tolist(), per_name.tolist(), strict=True):
+                sums[name] = sums.get(name, 0.0) + total
+
+    def info(self, rows: int, span: float) -> TraceInfo:
+        means = {
+            role: {name: sums.get(name, 0.0) / n for name, n in self.calls.items()}
+            if getattr(self.spec, f"{role}_column") is not None
+            else None
+            for role, sums in self.sums.items()
+        }
+        labelled = self.spec.segment_column is not None
+        return TraceInfo(
+            rows=rows,
+            duration_s=span,
+            segments=tuple(self.calls) if labelled else (),
+            calls=self.calls,
+            tokens_in_mean=means["tokens_in"],
+            tokens_out_mean=means["tokens_out"],
+        )
 
 
 def column_names(spec: TraceSpec) -> list[str]:
@@ -240,16 +284,14 @@ def scan(spec: TraceSpec) -> TraceInfo:
     """Validate the whole trace in one streaming pass; its row count, span and segment names."""
     _check_columns(spec)
     reader = _Reader(spec)
-    labels: dict[str, None] = {}
+    tally = _Tally(spec)
     for batch in _batches(spec):
-        chunk = reader.read(batch)
-        if chunk.segment is not None:
-            labels.update(dict.fromkeys(np.unique(chunk.segment).tolist()))
+        tally.add(reader.read(batch))
     reader.raise_problems()
     span = 0.0
     if reader.first_ns is not None and reader.last_ns is not None:
         span = (reader.last_ns - reader.first_ns) / 1e9
-    return TraceInfo(rows=reader.rows, duration_s=span, segments=tuple(labels))
+    return tally.info(reader.rows, span)
 
 
 def chunks(spec: TraceSpec, rows_per_chunk: int = 1 << 16) -> Iterator[TraceChunk]:

@@ -11,7 +11,7 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner
 
-from sim import runner
+from sim import economics, runner
 from sim.cli import app
 from sim.engine import run_fast
 from sim.metrics import summarize
@@ -153,6 +153,31 @@ def test_segments_from_a_column(tmp_path):
     long_calls = int(np.sum(FILE_OUT > 200))
     assert summary["segments"]["long"]["calls"] == long_calls
     assert summary["segments"]["core"]["calls"] == len(FILE_NS) - long_calls
+
+
+def test_the_plan_prices_the_traces_own_tokens_and_mix(tmp_path):
+    """On whole loop passes the seed's N·c_t is exactly the realized teacher-only bill."""
+    frame = pl.read_csv(AZURE, infer_schema=False).with_columns(
+        pl.when(pl.col("ContextTokens").cast(pl.Int64) > 1000)
+        .then(pl.lit("long"))
+        .otherwise(pl.lit("short"))
+        .alias("kind")
+    )
+    frame.write_csv(tmp_path / "trace.csv")
+    n = len(FILE_NS)
+    period_s = FILE_NS[-1] / 1e9 * n / (n - 1)
+    r = trace_raw(path=str(tmp_path / "trace.csv"), segment_column="kind", loop=True)
+    r["scenario"]["horizon_days"] = 3 * period_s / 86400
+    base = r["segments"][0]  # weights and token distributions the trace overrides
+    r["segments"] = [dict(base, name="short", weight=0.9), dict(base, name="long", weight=0.1)]
+    s = validate(r)
+    plan = economics.planned(s)
+    summary = summarize(s, 1, run_fast(s, 1, 1))
+    assert summary["calls"] == 3 * n
+    assert plan["calls"] == pytest.approx(3 * n, rel=1e-9)
+    bill = 3 * math.fsum((3.0 * FILE_IN + 15.0 * FILE_OUT) / 1e6)
+    assert summary["teacher_only_cost_usd"] == pytest.approx(bill, rel=1e-9)
+    assert plan["teacher_only_usd"] == pytest.approx(bill, rel=1e-9)
 
 
 def test_chunked_replay_equals_one_chunk():
