@@ -136,13 +136,15 @@ def test_tokens_from_the_trace_drive_latency():
     assert abs(summary["latency_mean_s"] - expected) < 4.5 * 0.5 / math.sqrt(n)
 
 
+def _labelled(column: str, cut: int, short: str) -> pl.DataFrame:
+    """The Azure trace with a `kind` column: "long" above `cut` tokens in `column`, else short."""
+    long = pl.col(column).cast(pl.Int64) > cut
+    kind = pl.when(long).then(pl.lit("long")).otherwise(pl.lit(short)).alias("kind")
+    return pl.read_csv(AZURE, infer_schema=False).with_columns(kind)
+
+
 def test_segments_from_a_column(tmp_path):
-    frame = pl.read_csv(AZURE, infer_schema=False).with_columns(
-        pl.when(pl.col("GeneratedTokens").cast(pl.Int64) > 200)
-        .then(pl.lit("long"))
-        .otherwise(pl.lit("core"))
-        .alias("kind")
-    )
+    frame = _labelled("GeneratedTokens", 200, "core")
     path = tmp_path / "trace.parquet"
     frame.write_parquet(path)
     r = trace_raw(path=str(path), segment_column="kind", format="parquet")
@@ -157,12 +159,7 @@ def test_segments_from_a_column(tmp_path):
 
 def test_the_plan_prices_the_traces_own_tokens_and_mix(tmp_path):
     """On whole loop passes the seed's N·c_t is exactly the realized teacher-only bill."""
-    frame = pl.read_csv(AZURE, infer_schema=False).with_columns(
-        pl.when(pl.col("ContextTokens").cast(pl.Int64) > 1000)
-        .then(pl.lit("long"))
-        .otherwise(pl.lit("short"))
-        .alias("kind")
-    )
+    frame = _labelled("ContextTokens", 1000, "short")
     frame.write_csv(tmp_path / "trace.csv")
     n = len(FILE_NS)
     period_s = FILE_NS[-1] / 1e9 * n / (n - 1)
