@@ -182,11 +182,13 @@ def _times_ns(column: pl.Series, unit: str) -> pl.Series:
         if column.dtype == pl.Datetime or column.dtype == pl.Date:
             return column.cast(pl.Datetime("ns")).dt.epoch("ns")
         text = column.cast(pl.String)
-        tries = [
-            text.str.to_datetime(format=f, time_unit="ns", strict=False).dt.epoch("ns")
-            for f in DATETIME_FORMATS
-        ]
-        return pl.select(pl.coalesce(tries)).to_series()
+        found = pl.Series(column.name, [None] * len(text), dtype=pl.Int64)
+        for layout in DATETIME_FORMATS:  # a file keeps one layout: usually one parse is all
+            parsed = text.str.to_datetime(format=layout, time_unit="ns", strict=False)
+            found = found.fill_null(parsed.dt.epoch("ns"))
+            if found.null_count() == text.null_count():
+                break
+        return found
     scale = 1e9 if unit == "s" else 1e6
     seconds = column.cast(pl.Float64, strict=False) if column.dtype != pl.String else None
     if seconds is None:
