@@ -209,8 +209,11 @@ def write(
         SUMMARY: json.dumps(result, indent=2, allow_nan=False) + "\n",
         **sample_texts(segments),
     }
-    figure = reliability_figure([overall, *segments])
-    write_directory(directory, texts, {}, lambda staging: (staging / FIGURE).write_bytes(figure))
+
+    def draw(staging: Path) -> None:
+        (staging / FIGURE).write_bytes(reliability_figure([overall, *segments]))
+
+    write_directory(directory, texts, {}, draw)
     return result
 
 

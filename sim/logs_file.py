@@ -83,7 +83,7 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
             [f"{path}: got extension {show(path.suffix)}; expected .csv, .parquet or .jsonl"]
         )
     if path.stat().st_size == 0:
-        raise BadInput([f"{path}: empty file; expected a header and data rows"])
+        raise BadInput([f"{path}: empty file; expected one row per logged student answer"])
     try:
         if kind == "csv":
             available = pl.read_csv(path, n_rows=0, infer_schema=False).columns
@@ -93,7 +93,9 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
             frame = pl.read_ndjson(path, infer_schema_length=None)
             available = frame.columns
     except pl.exceptions.NoDataError:
-        raise BadInput([f"{path}: empty file; expected a header and data rows"]) from None
+        raise BadInput(
+            [f"{path}: empty file; expected one row per logged student answer"]
+        ) from None
     except (pl.exceptions.ComputeError, OSError) as error:
         raise BadInput([_unreadable(path, kind, error)]) from None
     missing = [
