@@ -16,6 +16,7 @@ from sim.problems import BadInput, did_you_mean, show
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Problems of one kind (a column's bad values) past this many are counted, not listed.
 MAX_LISTED = 20
+EMPTY = "empty file; expected one row per logged student answer"
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 # A scenario's segment names (sim.scenario.Segment.name); other log labels are rewritten to fit.
@@ -83,7 +84,7 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
             [f"{path}: got extension {show(path.suffix)}; expected .csv, .parquet or .jsonl"]
         )
     if path.stat().st_size == 0:
-        raise BadInput([f"{path}: empty file; expected one row per logged student answer"])
+        raise BadInput([f"{path}: {EMPTY}"])
     try:
         if kind == "csv":
             available = pl.read_csv(path, n_rows=0, infer_schema=False).columns
@@ -93,9 +94,7 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
             frame = pl.read_ndjson(path, infer_schema_length=None)
             available = frame.columns
     except pl.exceptions.NoDataError:
-        raise BadInput(
-            [f"{path}: empty file; expected one row per logged student answer"]
-        ) from None
+        raise BadInput([f"{path}: {EMPTY}"]) from None
     except (pl.exceptions.ComputeError, OSError) as error:
         raise BadInput([_unreadable(path, kind, error)]) from None
     missing = [
@@ -155,31 +154,19 @@ def _row_problems(
     frame: pl.DataFrame, path: Path, segment: str, confidence: str, correct: str
 ) -> list[str]:
     """One line per bad value, at most MAX_LISTED per column and then a count."""
-    value_given = pl.col("confidence_text").is_not_null() & (pl.col("confidence_text") != "")
+    number = pl.col("confidence")  # null when empty or not a number
+    answer = pl.col("correct_word").is_in(_TRUE + _FALSE) | pl.col("correct_number").is_in(
+        [0.0, 1.0]
+    )
     checks = [
         (segment, "segment", pl.col("segment").is_null() | (pl.col("segment") == ""), "a name"),
         (
             confidence,
             "confidence_text",
-            pl.col("confidence").is_null() & value_given,
+            number.is_null() | number.is_nan() | (number < 0) | (number > 1),
             "a number in [0, 1]",
         ),
-        (confidence, "confidence_text", ~value_given, "a number in [0, 1]"),
-        (
-            confidence,
-            "confidence_text",
-            pl.col("confidence").is_nan() | (pl.col("confidence") < 0) | (pl.col("confidence") > 1),
-            "a number in [0, 1]",
-        ),
-        (
-            correct,
-            "correct_text",
-            ~(
-                pl.col("correct_word").is_in(_TRUE + _FALSE)
-                | pl.col("correct_number").is_in([0.0, 1.0])
-            ).fill_null(False),
-            "true/false or 1/0",
-        ),
+        (correct, "correct_text", ~answer.fill_null(False), "true/false or 1/0"),
     ]
     by_column: dict[str, list[tuple[int, str]]] = {}
     for column, text, bad, expected in checks:
