@@ -14,7 +14,11 @@ from scipy import special, stats
 EPSILON = 1e-4
 # Below this many values a goodness-of-fit test has too little power to overrule the likelihood.
 MIN_EMPIRICAL_ROWS = 100
+# The p-values are conservative: the parameters tested were fitted to the same sample (the
+# Lilliefors effect), so a rejection here is a strong one.
 KS_LEVEL = 0.01
+# Under 2 log-likelihood units (a likelihood ratio under e²) the choice is a coin toss.
+CLOSE_LOG_LIKELIHOOD = 2.0
 Family = Literal["beta", "logit_normal", "empirical"]
 
 
@@ -144,6 +148,8 @@ def fit_confidence(confidence: np.ndarray) -> ConfidenceFit:
         "beta" if beta.log_likelihood >= logit_normal.log_likelihood else "logit_normal"
     )
     reason = f"{ll} (logit-normal); {ks}"
+    if abs(beta.log_likelihood - logit_normal.log_likelihood) < CLOSE_LOG_LIKELIHOOD:
+        reason += "; too close to tell apart: either would do"
     if both_rejected:
         reason += f"; both rejected at {KS_LEVEL}, but under {MIN_EMPIRICAL_ROWS} values"
     return ConfidenceFit(sample, beta, logit_normal, chosen, reason)
