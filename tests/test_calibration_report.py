@@ -149,3 +149,17 @@ def test_a_crash_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: RuntimeError: disk full"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs.csv"]
+
+
+def test_the_bundled_example_log_gives_back_ticket_triage_within_standard_errors(tmp_path):
+    result = calibrated(Path("scenarios/logs/ticket-triage-student.csv"), tmp_path / "out")
+    scenario = load_scenario("scenarios/ticket-triage.toml")
+    for planned, fitted in zip(scenario.segments, result["segments"], strict=True):
+        assert fitted["name"] == planned.name
+        se = fitted["student_accuracy_se"]
+        assert abs(fitted["student_accuracy"] - planned.student_accuracy) < 4 * se
+        for side in SIDES:
+            truth = getattr(planned, f"confidence_{side}")
+            beta = fitted[f"confidence_{side}"]["beta"]
+            assert abs(beta["a"] - truth.a) < 4 * beta["a_se"], (planned.name, side)
+            assert abs(beta["b"] - truth.b) < 4 * beta["b_se"], (planned.name, side)
