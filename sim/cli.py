@@ -280,6 +280,41 @@ def report(
     _guarded(body)
 
 
+@app.command()
+def calibrate(
+    logs: Annotated[Path, typer.Argument(help="Logged student outputs: CSV, Parquet or JSONL.")],
+    segment_column: Annotated[str, typer.Option(help="Column naming each row's segment.")],
+    confidence_column: Annotated[str, typer.Option(help="Column of the student's confidence.")],
+    correct_column: Annotated[
+        str, typer.Option(help="Column saying whether the answer was right: true/false or 1/0.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output directory (default results/<file stem>/<stamp>-calibrate)."),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Fit each segment's accuracy and confidence distributions from logs; write a [[segments]]
+    fragment, a reliability diagram and calibration figures (ECE, AUROC)."""
+
+    def body() -> None:
+        from sim import calibration_report
+        from sim.calibration import calibrate as fit_segments
+        from sim.logs_file import read_logs, segment_name
+        from sim.results import RESULTS_ROOT, new_run_directory
+
+        checked = read_logs(logs, segment_column, confidence_column, correct_column)
+        segments, overall = fit_segments(checked)
+        directory = out or new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
+        result = calibration_report.write(directory, checked, segments, overall)
+        if json_:
+            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        else:
+            calibration_report.print_table(result)
+
+    _guarded(body)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

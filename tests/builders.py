@@ -1,7 +1,11 @@
-"""Small scenarios for tests, as plain dicts (edit them, then validate)."""
+"""Small scenarios and log files for tests, as plain dicts and columns."""
 
 import copy
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import polars as pl
 
 from sim.scenario import Scenario
 from sim.scenario_file import validate
@@ -55,3 +59,30 @@ def raw(**tables: dict[str, Any]) -> dict[str, Any]:
 def scenario(**tables: dict[str, Any]) -> Scenario:
     """A validated scenario from BASE and the given table updates."""
     return validate(raw(**tables))
+
+
+def write_logs(path: Path, columns: dict[str, list[Any]]) -> Path:
+    """Logged student outputs as CSV, Parquet or JSONL, by the path's extension."""
+    frame = pl.DataFrame(columns, strict=False)
+    if path.suffix == ".parquet":
+        frame.write_parquet(path)
+    elif path.suffix == ".jsonl":
+        frame.write_ndjson(path)
+    else:
+        frame.write_csv(path)
+    return path
+
+
+def synthetic_logs(seed: int, segments: dict[str, tuple[int, float]]) -> dict[str, list[Any]]:
+    """Rows of segment, confidence and correct: per segment (rows, accuracy), right answers'
+    confidence Beta(9, 1.5) and wrong ones' Beta(3, 3)."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, list[Any]] = {"segment": [], "confidence": [], "correct": []}
+    for name, (rows, share) in segments.items():
+        correct = rng.random(rows) < share
+        columns["segment"] += [name] * rows
+        columns["confidence"] += np.where(
+            correct, rng.beta(9, 1.5, rows), rng.beta(3, 3, rows)
+        ).tolist()
+        columns["correct"] += correct.tolist()
+    return columns
