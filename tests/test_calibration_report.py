@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sim import calibration_report
 from sim.calibration_report import SIDES
 from sim.cli import app
+from sim.distributions import frozen
 from sim.scenario_file import load_scenario, read_toml
 from tests.builders import synthetic_logs, write_logs
 
@@ -109,6 +110,14 @@ def test_an_empirical_choice_writes_its_sample_next_to_the_fragment(tmp_path):
     sample = pl.read_csv(out / "confidence-chat-correct.csv").get_column("confidence").to_numpy()
     p = np.linspace(0, 1, 201)
     np.testing.assert_array_equal(np.quantile(sample, p), np.quantile(confidence[correct], p))
+    # a scenario saved next to the fragment loads the sample as its confidence distribution
+    raw = read_toml("scenarios/ticket-triage.toml")
+    raw["segments"] = [{**raw["segments"][0], **entry}]
+    (out / "merged.toml").write_text(tomli_w.dumps(raw), encoding="utf-8")
+    loaded = load_scenario(out / "merged.toml").segments[0].confidence_correct
+    assert loaded.path == str(out / "confidence-chat-correct.csv")
+    drawn = frozen(loaded).ppf(p)
+    np.testing.assert_allclose(drawn, np.quantile(confidence[correct], p), rtol=0, atol=1e-12)
 
 
 def test_a_segment_without_wrong_answers_says_its_fit_is_pooled(tmp_path):
