@@ -149,6 +149,108 @@ def compare(
     _guarded(body)
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(help="Worker processes (default: every core; with --cluster local, its size)."),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(help="local (a Dask LocalCluster) or a Dask scheduler address tcp://host:port."),
+]
+
+
+def _overrides(set_: list[str] | None, seed: int | None, replications: int | None) -> list[str]:
+    """--set items followed by --seed and --replications as overrides, each checked."""
+    problems = []
+    if seed is not None and seed < 0:
+        problems.append(f"--seed: got {seed}; expected an integer ≥ 0")
+    if replications is not None and replications < 1:
+        problems.append(f"--replications: got {replications}; expected an integer ≥ 1")
+    if problems:
+        raise BadInput(problems)
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"scenario.seed={seed}")
+    if replications is not None:
+        overrides.append(f"scenario.replications={replications}")
+    return overrides
+
+
+def _interrupted(workers: Any, out: Path, what: str) -> None:
+    """Ctrl-C: stop the workers at once; what is finished is already on disk."""
+    workers.close(now=True)
+    err.print(
+        f"interrupted: finished runs are kept in {out}; run the same {what} with --out {out} "
+        "to resume",
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(130)
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A field to vary: path=lo:hi:n or path=a,b,c; path=lo:hi with --random "
+            "(repeatable)."
+        ),
+    ] = None,
+    random: Annotated[
+        int | None,
+        typer.Option(help="K points of a Latin hypercube over the --grid ranges, not a grid."),
+    ] = None,
+    set_: SetOption = None,
+    seed: SeedOption = None,
+    replications: ReplicationsOption = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Sweep directory (default results/<name>/<id>-sweep); reuse to resume."),
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print only the sweep's summary as JSON.")
+    ] = False,
+) -> None:
+    """Every grid (or Latin hypercube) point × replication in parallel, resumable; sweep.parquet
+    with one row per run and each point's means and 95% CIs, and sweep.png."""
+
+    def body() -> None:
+        from sim import executors, progress
+        from sim import sweep as sweeping
+        from sim.results import RESULTS_ROOT, new_run_directory
+
+        overrides = _overrides(set_, seed, replications)
+        executors.check(workers, cluster)
+        plan = sweeping.plan(file, overrides, list(grid or []), random)
+        directory = out or new_run_directory(RESULTS_ROOT, plan.name, "sweep")
+        sweeping.check_out(directory, plan)
+        pool = executors.start(workers, cluster)
+        try:
+            sweeping.start_out(directory, plan)
+            todo = len(plan.runs) - sum(1 for run in plan.runs if sweeping.is_done(directory, run))
+            with progress.tracker("sweep", todo) as advance:
+                outcome = sweeping.execute(plan, directory, pool, advance)
+        except KeyboardInterrupt:
+            _interrupted(pool, directory, "sweep")
+        finally:
+            pool.close()
+        table = sweeping.table(plan, directory)
+        summary = sweeping.report(plan, directory, outcome, table)
+        sweeping.save(directory, plan, table, summary)
+        if json_:
+            sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+        else:
+            sweeping.print_summary(plan, summary)
+        if outcome.errors:
+            raise typer.Exit(1)
+
+    _guarded(body)
+
+
 @app.command()
 def assess(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
