@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +23,21 @@ CONNECT_TIMEOUT_S = 3.0  # an unreachable scheduler is bad input, said within se
 _ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx)://)?\[?[\w.\-:]+\]?:\d{1,5}$")
 
 
-def _ignore_interrupts() -> None:
-    """A pool worker leaves Ctrl-C to the sweep, which keeps what is done and stops the pool."""
+def _start_worker(sweep_pid: int) -> None:
+    """A pool worker leaves Ctrl-C to the sweep, which keeps what is done and stops the pool, and
+    exits when the sweep is gone (killed with SIGKILL, it cannot stop its workers itself: they
+    would otherwise wait forever on a queue they hold both ends of)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(sweep_pid,), daemon=True).start()
+
+
+def _exit_with(pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 @dataclass
@@ -63,7 +77,9 @@ def _process_pool(count: int) -> ProcessPoolExecutor:
     # worker start from a process that has already imported numba, scipy and polars
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.sweep"])
-    return ProcessPoolExecutor(count, mp_context=context, initializer=_ignore_interrupts)
+    return ProcessPoolExecutor(
+        count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+    )
 
 
 def check(workers: int | None, cluster: str | None) -> None:

@@ -353,3 +353,14 @@ def _cell(value: Any) -> str:
     if value is None:
         return "—"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def replicate(workers: Workers, scenarios: list[Scenario]) -> list[list[dict[str, Any]]]:
+    """Every replication of each scenario at once, in parallel: their metrics, per scenario, in
+    replication order (a failure raises: a stress test cannot go on without the point)."""
+    prefetch = workers.count == 1
+    futures = [
+        [workers.pool.submit(task, s, r, prefetch) for r in range(s.scenario.replications)]
+        for s in scenarios
+    ]
+    return [[future.result() for future in group] for group in futures]
