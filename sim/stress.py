@@ -143,13 +143,13 @@ def bisect(
     """Bisect the `path=lo:hi` range for the value where the target stops holding."""
     path, lo, hi = grid.parse_range(vary, "--vary")
     for value in (lo, hi):  # a bad path or value: one line before anything runs
-        load_scenario(file, [*overrides, f"{path}={toml_value(value)}"])
+        try:
+            load_scenario(file, [*overrides, f"{path}={toml_value(value)}"])
+        except BadInput as bad:
+            raise BadInput([line.replace("--set ", "--vary ") for line in bad.problems]) from None
     integer = integer_field(file, overrides, path, lo, hi)
     walk = Walk(file, overrides, path, target, workers)
     a, b = walk.at([lo, hi], 0)
-    for point in (a, b):
-        if log is not None:
-            log(point)
     if a.holds == b.holds:
         raise BadInput(
             [
@@ -158,6 +158,9 @@ def bisect(
                 f"{hi}); expected a range where it changes"
             ]
         )
+    for point in (a, b):
+        if log is not None:
+            log(point)
     brackets = [(a, b)]
     for step in range(1, max_steps + 1):
         if integer and b.value - a.value <= 1:
@@ -169,7 +172,7 @@ def bisect(
         a, b = (m, b) if m.holds == a.holds else (a, m)
         brackets.append((a, b))
         found = estimate(brackets, target)
-        if found["noise"] and b.value - a.value <= found["noise"]:
+        if not integer and found["noise"] and b.value - a.value <= found["noise"]:
             break  # a narrower bracket would not narrow the answer: the noise dominates
     found = estimate(brackets, target)
     holds_below = brackets[0][0].holds
@@ -257,5 +260,5 @@ def print_result(result: dict[str, Any], directory: Path) -> None:
         mark = "yes" if p["holds"] else "no"
         view.add_row(str(p["step"]), f"{p['value']:.6g}", _show(p["mean"]), band, mark)
     console.print(view)
-    console.print(result["statement"], markup=False)
+    console.print(result["statement"], markup=False, soft_wrap=True)
     console.print(f"results: {directory}", markup=False)
