@@ -11,10 +11,15 @@ uses them, timed with time.perf_counter, plus the whole CLI command timed in a c
   1. the point: ticket-triage with its horizon chosen so that one run (simulation and summary, in
      this process, numba kernels warm) takes about a second; its median over 3 runs is t_point;
   2. a grid of N such points (router.threshold) executed on a local process pool of 1 worker and
-     then 2 workers: the execute phase's wall time (worker start-up included) and points/s;
-     the speedup of the second worker (target ≥ 1.8×);
-  3. scheduling overhead: on 1 worker, the time between the first and the last run finishing,
-     per run, minus t_point (target < 5% of a 1-second point); and the one-time start-up;
+     then 2 workers: throughput once the W workers are running, (N − W) runs over the time from
+     the W-th run finishing to the last. The speedup of the second worker (target ≥ 1.8×) is
+     on the same work per run: two workers draw each tick's uniforms inline, so the one-worker
+     baseline is also measured drawing inline. By default a single worker draws on a helper
+     thread and so already uses part of the second core: the gain over that default is shown
+     too. Also the execute phase's whole wall time, the one-time start-up included (the
+     forkserver importing numba, scipy and polars, each worker loading the cached kernels);
+  3. scheduling overhead: on 1 worker, the steady-state time per run minus t_point (target < 5%
+     of a 1-second point);
   4. `python -m sim sweep` end to end (imports, pool, files and figure) with 1 and 2 workers.
 
 Prints a table with pass/fail against the targets; exits 0 either way (1 if a child fails).
@@ -57,11 +62,15 @@ def calibrate(target_s: float) -> tuple[float, float]:
         return statistics.median(times)
 
     timed(0.5)  # numba kernels loaded from their cache (or compiled) before anything is timed
-    days = 10.0 * target_s / timed(10.0)
+    days = 10.0
+    for _ in range(2):  # traffic grows month on month: time is not quite linear in the horizon
+        days *= target_s / timed(days)
     return days, timed(days)
 
 
-def execute(days: float, points: int, workers: int) -> tuple[float, list[float]]:
+def execute(
+    days: float, points: int, workers: int, prefetch: bool | None = None
+) -> tuple[float, list[float]]:
     """The execute phase's wall time and the times runs finished (from its start)."""
     from sim import executors, sweep
 
@@ -73,7 +82,9 @@ def execute(days: float, points: int, workers: int) -> tuple[float, list[float]]
         finished: list[float] = []
         started = time.perf_counter()
         try:
-            sweep.execute(plan, out, pool, lambda: finished.append(time.perf_counter() - started))
+            sweep.execute(
+                plan, out, pool, lambda: finished.append(time.perf_counter() - started), prefetch
+            )
             wall = time.perf_counter() - started
         finally:
             pool.close()
@@ -107,19 +118,25 @@ def main() -> None:
     days, t_point = calibrate(target_s)
     print(f"point: ticket-triage over {days:.2f} days, {t_point:.3f} s in this process")
     wall_1, finished_1 = execute(days, points, 1)
+    _, inline_1 = execute(days, points, 1, prefetch=False)
     wall_2, finished_2 = execute(days, points, 2)
-    steady = (finished_1[-1] - finished_1[0]) / (len(finished_1) - 1)
-    overhead = (steady - t_point) / t_point
+    rate_1 = (points - 1) / (finished_1[-1] - finished_1[0])
+    rate_1_inline = (points - 1) / (inline_1[-1] - inline_1[0])
+    rate_2 = (points - 2) / (finished_2[-1] - finished_2[1])
+    overhead = (1 / rate_1 - t_point) / t_point
     startup = finished_1[0] - t_point
-    speedup = wall_1 / wall_2
+    speedup = rate_2 / rate_1_inline
     cli_1, cli_2 = cli(days, points, 1), cli(days, points, 2)
     rows = [
-        (f"{points} points, 1 worker: execute wall", f"{wall_1:.2f} s", f"{points / wall_1:.2f}/s"),
-        (f"{points} points, 2 workers: execute wall", f"{wall_2:.2f} s",
-         f"{points / wall_2:.2f}/s"),
+        ("throughput, 1 worker, draws inline", f"{rate_1_inline:.3f} runs/s", ""),
+        ("throughput, 2 workers, draws inline (default)", f"{rate_2:.3f} runs/s", ""),
         ("speedup of the second worker", f"{speedup:.2f}×",
          "PASS" if speedup >= SPEEDUP else f"FAIL (target ≥ {SPEEDUP}×)"),
-        ("per run on 1 worker, steady state", f"{steady:.3f} s", f"t_point {t_point:.3f} s"),
+        ("throughput, 1 worker, helper thread (default)", f"{rate_1:.3f} runs/s",
+         f"2 workers: {rate_2 / rate_1:.2f}× this"),
+        (f"{points} points, execute phase wall, 1 → 2 workers",
+         f"{wall_1:.2f} → {wall_2:.2f} s", f"{wall_1 / wall_2:.2f}× with start-up"),
+        ("per run on 1 worker, steady state", f"{1 / rate_1:.3f} s", f"t_point {t_point:.3f} s"),
         ("scheduling overhead per run", f"{overhead:+.1%} of the point",
          "PASS" if overhead < OVERHEAD_SHARE else f"FAIL (target < {OVERHEAD_SHARE:.0%})"),
         ("one-time start-up (pool, first run's cache load)", f"{startup:.2f} s", ""),

@@ -182,14 +182,18 @@ def frame(plan: Plan, rows: list[tuple[int, int, dict[str, float | None]]]) -> p
     return pl.DataFrame(records, schema=schema)
 
 
-def execute(plan: Plan, out: Path, workers: Workers, advance: Any = None) -> Outcome:
+def execute(
+    plan: Plan, out: Path, workers: Workers, advance: Any = None, prefetch: bool | None = None
+) -> Outcome:
     """Run every run not already on disk, writing each as it finishes; a run that fails is
     recorded and the others go on. Ctrl-C (KeyboardInterrupt) propagates with all finished runs
-    kept."""
+    kept. `prefetch` (draws on a helper thread) defaults to on for one worker only: more workers
+    already use every core."""
     outcome = Outcome()
     outcome.skipped = {run for run in plan.runs if is_done(out, run)}
     todo = [run for run in plan.runs if run not in outcome.skipped]
-    prefetch = workers.count == 1  # more workers already use every core
+    if prefetch is None:
+        prefetch = workers.count == 1
     deaths: Counter[tuple[int, int]] = Counter()
     pending: dict[Future[Any], tuple[int, int]] = {}
 

@@ -165,7 +165,7 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
 
 # --- interrupted sweeps ---------------------------------------------------------------------------
 
-SLOW = ("--set", "scenario.horizon_days=4", "--grid", "router.threshold=0.5:0.9:10")
+SLOW = ("--set", "scenario.horizon_days=10", "--grid", "router.threshold=0.5:0.9:10")
 
 
 def start(out: Path, workers: int) -> subprocess.Popen:
