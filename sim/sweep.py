@@ -115,7 +115,7 @@ def check_out(out: Path, plan: Plan) -> None:
                     "--seed and --replications to resume it, or a new directory"
                 ]
             )
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BadInput([f"--out {out}: not empty and not a sweep; expected a new directory"])
 
 
