@@ -50,11 +50,6 @@ def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -
         scenario_file.apply_override(raw, item)
     problems = []
     for path, value in points[0].items():
-        if path == "router.policy":
-            problems.append(
-                f"--grid {path}: got a grid over the policy; expected --policy P for each policy"
-            )
-            continue
         try:
             scenario_file.apply_override(copy.deepcopy(raw), grid.as_overrides({path: value})[0])
         except BadInput as bad:
@@ -63,31 +58,33 @@ def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -
         raise BadInput(problems)
 
 
-def variants(file: Path, overrides: list[str], policies: list[str], axes: list[str]) -> list[Any]:
-    """Every (policy, grid point) as a validated scenario, all validated before any run."""
-    check_policies(policies)
-    points = grid.points(axes)
+def variants(
+    file: Path, overrides: list[str], policies: list[str | None], points: list[dict[str, Any]]
+) -> list[Any]:
+    """Every (policy, point) as a validated scenario, all validated before any run; policy None
+    keeps the file's (or the point's)."""
     check_axes(file, overrides, points)
     out = []
-    failed: dict[str, list[tuple[str, str]]] = {}  # problem line -> the variants it has
+    failed: dict[str, list[tuple[str | None, str]]] = {}  # problem line -> the variants it has
     for policy in policies:
+        chosen = [] if policy is None else [f'router.policy="{policy}"']
         for point in points:
-            sets = [*overrides, f'router.policy="{policy}"', *grid.as_overrides(point)]
+            sets = [*overrides, *chosen, *grid.as_overrides(point)]
             try:
                 out.append((policy, point, runner.load(file, sets)))
             except BadInput as bad:
                 for line in bad.problems:
                     # a line about a grid field names its value itself: the point adds nothing
                     named = any(line.startswith(f"{path}: ") for path in point)
-                    failed.setdefault(line, []).append((policy, "" if named else _label(point)))
+                    failed.setdefault(line, []).append((policy, "" if named else label(point)))
     if failed:
-        labels = list(dict.fromkeys(_label(point) for point in points))
+        labels = list(dict.fromkeys(label(point) for point in points))
         raise BadInput(_where(failed, list(dict.fromkeys(policies)), labels))
     return out
 
 
 def _where(
-    failed: dict[str, list[tuple[str, str]]], policies: list[str], labels: list[str]
+    failed: dict[str, list[tuple[str | None, str]]], policies: list[str | None], labels: list[str]
 ) -> list[str]:
     """Each problem once, prefixed by the variants that have it: nothing when all do, the point
     when every policy has it there, the policy when it has it at every point, else both."""
@@ -110,7 +107,7 @@ def _where(
     return list(dict.fromkeys(lines))
 
 
-def _label(point: dict[str, Any]) -> str:
+def label(point: dict[str, Any]) -> str:
     return ", ".join(
         f"{k}={v:.10g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()
     )
@@ -137,8 +134,17 @@ def compare(
     file: Path, overrides: list[str], policies: list[str], axes: list[str]
 ) -> tuple[list[dict[str, Any]], pl.DataFrame]:
     """Run every variant on the same seed (common random numbers): summaries and the table."""
+    check_policies(policies)
+    points = grid.points(axes)
+    if points[0] and "router.policy" in points[0]:
+        raise BadInput(
+            [
+                "--grid router.policy: got a grid over the policy; "
+                "expected --policy P for each policy"
+            ]
+        )
     summaries = []
-    for policy, point, scenario in variants(file, overrides, policies, axes):
+    for policy, point, scenario in variants(file, overrides, list(policies), points):
         summary = runner.run(scenario).summary
         summary["variant"] = {"policy": policy, **point}
         summaries.append(summary)
@@ -148,7 +154,7 @@ def compare(
         [
             {
                 "policy": s["policy"],
-                "point": _label({k: v for k, v in s["variant"].items() if k != "policy"}),
+                "point": label({k: v for k, v in s["variant"].items() if k != "policy"}),
                 **{c: s[c] for c in COLUMNS},
                 "dominated": s["dominated"],
             }

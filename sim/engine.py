@@ -37,7 +37,12 @@ PENDING_CAPACITY = 1 << 16  # calls waiting for the rate-limited teacher or a re
 
 def replication_streams(seed: int, replications: int) -> list[np.random.SeedSequence]:
     """One SeedSequence per replication, each independent of how many replications there are."""
-    return np.random.SeedSequence(seed).spawn(replications)
+    return [replication_stream(seed, r) for r in range(replications)]
+
+
+def replication_stream(seed: int, replication: int) -> np.random.SeedSequence:
+    """Replication r's SeedSequence: the r-th child of the seed's (what spawn would give)."""
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
 
 
 def request_generator(stream: np.random.SeedSequence) -> np.random.Generator:
@@ -50,7 +55,9 @@ class DataPlane:
 
     A tick's uniforms are drawn by numpy in one block, on a helper thread one tick ahead while the
     kernel (which releases the GIL) runs the current tick. Only that thread touches the generator,
-    in tick order, so the stream is the same as drawing inline.
+    in tick order, so the stream is the same as drawing inline. With `prefetch` off they are drawn
+    inline: a sweep already keeps every core busy with one replication each, and the helper
+    thread would make each of them want about 1.2 cores.
     """
 
     def __init__(
@@ -59,6 +66,7 @@ class DataPlane:
         rng: np.random.Generator,
         sample_fraction: float,
         replay: Replay | None = None,
+        prefetch: bool = True,
     ) -> None:
         self.params = params
         self.rng = rng
@@ -73,7 +81,7 @@ class DataPlane:
         self.sample_every = int(round(1.0 / sample_fraction)) if sample_fraction > 0 else 0
         self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.kernel_s = 0.0  # time spent inside run_tick, for the benchmarks
-        self._drawer = ThreadPoolExecutor(max_workers=1)
+        self._drawer = ThreadPoolExecutor(max_workers=1) if prefetch else None
         self._pending: dict[float, Future[Draw]] = {}
 
     def _draw(self, t0: float, t1: float) -> Draw:
@@ -91,19 +99,26 @@ class DataPlane:
 
     def prefetch(self, t0: float, t1: float) -> None:
         """Start drawing the uniforms of a later tick in the background."""
-        self._pending[t0] = self._drawer.submit(self._draw, t0, t1)
+        if self._drawer is not None:
+            self._pending[t0] = self._drawer.submit(self._draw, t0, t1)
 
     def close(self) -> None:
         """Stop the drawing thread."""
-        self._drawer.shutdown(wait=True)
+        if self._drawer is not None:
+            self._drawer.shutdown(wait=True)
+
+    def _uniforms(self, t0: float, t1: float) -> Draw:
+        if self._drawer is None:
+            return self._draw(t0, t1)
+        if t0 not in self._pending:
+            self.prefetch(t0, t1)
+        return self._pending.pop(t0).result()
 
     def step(self, agg: Aggregates, k: int, t0: float, t1: float, segments: np.ndarray) -> None:
         """Run every request arriving in [t0, t1) under this tick's segment table (mix and
         accuracies) and store tick k's aggregates."""
         p, tables = self.params, self.params.tables
-        if t0 not in self._pending:
-            self.prefetch(t0, t1)
-        uniforms, spacing_end, replayed = self._pending.pop(t0).result()
+        uniforms, spacing_end, replayed = self._uniforms(t0, t1)
         if k + 1 < agg.ticks:
             start = float(agg.tick_start_s[k + 1])
             self.prefetch(start, start + float(agg.tick_length_s[k + 1]))
@@ -201,6 +216,7 @@ def run_replication(
     stream: np.random.SeedSequence,
     sample_fraction: float = 0.0,
     progress: Progress | None = None,
+    prefetch: bool = True,
 ) -> Aggregates:
     """One replication of the fast engine."""
     agg = Aggregates.empty(
@@ -210,7 +226,7 @@ def run_replication(
         len(scenario.secondary),
     )
     trace = Replay(scenario) if scenario.traffic.trace is not None else None
-    plane = DataPlane(params, request_generator(stream), sample_fraction, trace)
+    plane = DataPlane(params, request_generator(stream), sample_fraction, trace, prefetch)
     env = simpy.Environment()
     conditions, monitor = lifecycle.start(env, scenario, agg, stream)
     env.process(tick_driver(env, plane, agg, conditions, monitor, progress))
@@ -243,3 +259,11 @@ def run_fast(
 
         out.append(run_replication(scenario, params, stream, sample_fraction, report))
     return out
+
+
+def run_one(scenario: Scenario, replication: int, prefetch: bool = True) -> Aggregates:
+    """Replication `replication` of a scenario on its own seed's stream, alone: the same
+    aggregates as that replication of `run_fast`, whoever runs it and in whatever order."""
+    params = KernelParameters.from_scenario(scenario)
+    stream = replication_stream(scenario.scenario.seed, replication)
+    return run_replication(scenario, params, stream, prefetch=prefetch)

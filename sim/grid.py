@@ -24,7 +24,8 @@ def _value(text: str) -> Any:
         return text.strip()
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite int or float, not a bool."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -41,7 +42,7 @@ def parse_axis(spec: str) -> tuple[str, list[Any]]:
     match = _RANGE.match(text)
     if match:
         lo, hi, n = _value(match[1]), _value(match[2]), _value(match[3])
-        if not _number(lo) or not _number(hi):
+        if not is_number(lo) or not is_number(hi):
             raise BadInput(
                 [f"{where}: got {show(text)}; expected finite numbers lo and hi in lo:hi:n"]
             )
@@ -63,6 +64,23 @@ def parse_axis(spec: str) -> tuple[str, list[Any]]:
     if not values:
         raise BadInput([f"{where}: got {show(text)}; expected lo:hi:n or a,b,c"])
     return path, values
+
+
+def parse_range(spec: str, option: str) -> tuple[str, float | int, float | int]:
+    """A `path=lo:hi` range (for --random and --vary) as (field path, lo, hi), lo < hi; both are
+    ints when written as integers, so an integer field keeps integer values."""
+    path, _, text = (part.strip() for part in spec.partition("="))
+    if not path or not text:
+        raise BadInput([f"{option}: got {show(spec)}; expected path=lo:hi"])
+    parts = text.split(":")
+    bounds = [_value(part) for part in parts]
+    where = f"{option} {path}"
+    if len(parts) != 2 or not all(is_number(b) for b in bounds):
+        raise BadInput([f"{where}: got {show(text)}; expected lo:hi with finite numbers"])
+    lo, hi = bounds
+    if not lo < hi:
+        raise BadInput([f"{where}: got {show(text)}, an empty range; expected lo < hi"])
+    return path, lo, hi
 
 
 def _split(text: str) -> list[str]:

@@ -245,7 +245,8 @@ def _cleaned(value: Any) -> Any:
     return _clean(value)
 
 
-def _mean_and_ci(values: list[Any]) -> tuple[Any, list[float] | None]:
+def mean_and_ci(values: list[Any]) -> tuple[Any, list[float] | None]:
+    """The mean and its 95% t-interval (None when any value is missing; no interval for one)."""
     if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in values):
         return None, None
     arr = np.asarray(values, dtype=float)
@@ -313,7 +314,7 @@ def summarize(
     }
     ci: dict[str, list[float]] = {}
     for name in SCALAR_METRICS:
-        mean, interval = _mean_and_ci([r[name] for r in reps])
+        mean, interval = mean_and_ci([r[name] for r in reps])
         summary[name] = _clean(mean)
         if name in ("calls", "alerts", "retrains") and len(aggs) == 1 and mean is not None:
             summary[name] = int(mean)
@@ -321,7 +322,7 @@ def summarize(
             ci[name] = interval
     cost = {}
     for name in (*economics.COST_TERMS, "total_usd"):
-        mean, interval = _mean_and_ci([r["cost"][name] for r in reps])
+        mean, interval = mean_and_ci([r["cost"][name] for r in reps])
         cost[name] = _clean(mean)
         if interval is not None:
             ci[f"cost.{name}"] = interval

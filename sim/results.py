@@ -75,3 +75,17 @@ def write_directory(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def write_file(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Write one file through `write(temporary path)` and rename it into place, so a reader (or a
+    resumed sweep) sees the whole file or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(staging)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    return path
