@@ -70,11 +70,17 @@ class TraceInfo:
     rows: int
     duration_s: float
     segments: tuple[str, ...] = field(default=())
+    start_ns: int | None = (
+        None  # the first call's time: ns since the Unix epoch (or the column's 0)
+    )
 
 
 def column_names(spec: TraceSpec) -> list[str]:
     """The file's column names (from its header, schema or first records)."""
-    return list(_batches(spec, names_only=True).__next__().schema.names)
+    first = next(_batches(spec, names_only=True), None)
+    if first is None:  # a JSONL file without a single record
+        raise BadInput([f"{spec.path}: empty; expected {spec.format} records with column names"])
+    return list(first.schema.names)
 
 
 def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBatch]:
@@ -89,8 +95,9 @@ def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBat
             yield from parquet.iter_batches(batch_size=1 << 16, columns=wanted)
         elif spec.format == "csv":
             read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
-            if names_only:
-                yield pa_csv.open_csv(spec.path, read_options=read).read_next_batch()
+            if names_only:  # the header's names, even when no data row follows it
+                reader = pa_csv.open_csv(spec.path, read_options=read)
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
                 return
             convert = pa_csv.ConvertOptions(
                 include_columns=wanted,
@@ -101,8 +108,12 @@ def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBat
         else:
             yield from _jsonl_batches(spec.path, wanted, names_only)
     except (pa.ArrowException, OSError, StopIteration) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BadInput([f"{spec.path}: cannot read it as {spec.format}: {first}"]) from None
+        raise _unreadable(spec.path, spec.format, error) from None
+
+
+def _unreadable(path: Path, fmt: str, error: Exception) -> BadInput:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return BadInput([f"{path}: cannot read it as {fmt}: {first}"])
 
 
 def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[pa.RecordBatch]:
@@ -117,6 +128,28 @@ def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[
             for name in missing:  # a key absent from a whole block: its cells are empty
                 table = table.append_column(name, pa.nulls(len(table)))
             yield from table.select(wanted).to_batches()
+
+
+def head(path: Path, fmt: str, rows: int = 1000) -> pl.DataFrame:
+    """The file's first rows, every column as read (to guess which column holds what)."""
+    try:
+        if fmt == "parquet":
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+        elif fmt == "csv":
+            batch = next(iter(pa_csv.open_csv(path)), None)
+        else:
+            batch = next(_jsonl_batches(path, [], names_only=True), None)
+    except (pa.ArrowException, OSError) as error:
+        raise _unreadable(path, fmt, error) from None
+    frame = pl.from_arrow(batch) if batch is not None else pl.DataFrame()
+    assert isinstance(frame, pl.DataFrame)
+    return frame.head(rows)
+
+
+def parses_as_datetime(column: pl.Series) -> bool:
+    """Whether every non-empty cell reads as a datetime (and there is one)."""
+    present = column.drop_nulls()
+    return len(present) > 0 and _times_ns(present, "datetime").null_count() == 0
 
 
 def _check_columns(spec: TraceSpec) -> None:
@@ -201,7 +234,9 @@ class _Reader:
         if self.first_ns is None and len(ns):
             self.first_ns = int(ns[0])
         previous = np.concatenate([[self.last_ns if self.last_ns is not None else ns[0]], ns[:-1]])
-        for i in np.flatnonzero((ns < previous) & ~bad)[: MAX_PROBLEMS + 1]:
+        decreasing = np.flatnonzero((ns < previous) & ~bad)
+        self.more += max(0, len(decreasing) - MAX_PROBLEMS - 1)
+        for i in decreasing[: MAX_PROBLEMS + 1]:
             self._problem(
                 self.rows + int(i) + 1,
                 spec.time_column,
@@ -249,7 +284,9 @@ def scan(spec: TraceSpec) -> TraceInfo:
     span = 0.0
     if reader.first_ns is not None and reader.last_ns is not None:
         span = (reader.last_ns - reader.first_ns) / 1e9
-    return TraceInfo(rows=reader.rows, duration_s=span, segments=tuple(labels))
+    return TraceInfo(
+        rows=reader.rows, duration_s=span, segments=tuple(labels), start_ns=reader.first_ns
+    )
 
 
 def chunks(spec: TraceSpec, rows_per_chunk: int = 1 << 16) -> Iterator[TraceChunk]:
