@@ -70,44 +70,33 @@ class TraceInfo:
     rows: int
     duration_s: float
     segments: tuple[str, ...] = field(default=())
-    start_ns: int | None = (
-        None  # the first call's time: ns since the Unix epoch (or the column's 0)
-    )
+    # the first call's time in ns from the column's zero: the Unix epoch for datetimes
+    start_ns: int | None = None
 
 
 def column_names(spec: TraceSpec) -> list[str]:
     """The file's column names (from its header, schema or first records)."""
-    first = next(_batches(spec, names_only=True), None)
-    if first is None:  # a JSONL file without a single record
-        raise BadInput([f"{spec.path}: empty; expected {spec.format} records with column names"])
-    return list(first.schema.names)
+    return list(head(spec.path, spec.format, rows=0).columns)
 
 
-def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBatch]:
+def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
     """The file's record batches, the roles' columns only (all as read, strings for CSV)."""
     wanted = list(dict.fromkeys(spec.columns().values()))
     try:
         if spec.format == "parquet":
             parquet = pq.ParquetFile(spec.path)
-            if names_only:
-                yield pa.RecordBatch.from_pylist([], schema=parquet.schema_arrow)
-                return
             yield from parquet.iter_batches(batch_size=1 << 16, columns=wanted)
         elif spec.format == "csv":
-            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
-            if names_only:  # the header's names, even when no data row follows it
-                reader = pa_csv.open_csv(spec.path, read_options=read)
-                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
-                return
             convert = pa_csv.ConvertOptions(
                 include_columns=wanted,
                 column_types={name: pa.string() for name in wanted},
                 strings_can_be_null=True,
             )
+            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
             yield from pa_csv.open_csv(spec.path, read_options=read, convert_options=convert)
         else:
-            yield from _jsonl_batches(spec.path, wanted, names_only)
-    except (pa.ArrowException, OSError, StopIteration) as error:
+            yield from _jsonl_batches(spec.path, wanted)
+    except (pa.ArrowException, OSError) as error:
         raise _unreadable(spec.path, spec.format, error) from None
 
 
@@ -116,7 +105,9 @@ def _unreadable(path: Path, fmt: str, error: Exception) -> BadInput:
     return BadInput([f"{path}: cannot read it as {fmt}: {first}"])
 
 
-def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[pa.RecordBatch]:
+def _jsonl_batches(
+    path: Path, wanted: list[str], names_only: bool = False
+) -> Iterator[pa.RecordBatch]:
     """JSON lines in blocks of whole lines, so a file larger than memory streams."""
     with path.open("rb") as f:
         while lines := f.readlines(BLOCK_BYTES):
@@ -134,22 +125,31 @@ def head(path: Path, fmt: str, rows: int = 1000) -> pl.DataFrame:
     """The file's first rows, every column as read (to guess which column holds what)."""
     try:
         if fmt == "parquet":
-            batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+            batch = next(parquet.iter_batches(batch_size=max(rows, 1)), None)
         elif fmt == "csv":
-            batch = next(iter(pa_csv.open_csv(path)), None)
+            reader = pa_csv.open_csv(path)
+            schema = reader.schema
+            batch = next(iter(reader), None)
         else:
             batch = next(_jsonl_batches(path, [], names_only=True), None)
+            if batch is None:
+                raise BadInput([f"{path}: empty; expected {fmt} records with column names"])
+            schema = batch.schema
     except (pa.ArrowException, OSError) as error:
         raise _unreadable(path, fmt, error) from None
-    frame = pl.from_arrow(batch) if batch is not None else pl.DataFrame()
+    frame = pl.from_arrow(batch or pa.RecordBatch.from_pylist([], schema=schema))
     assert isinstance(frame, pl.DataFrame)
     return frame.head(rows)
 
 
-def parses_as_datetime(column: pl.Series) -> bool:
-    """Whether every non-empty cell reads as a datetime (and there is one)."""
+def datetime_share(column: pl.Series) -> float:
+    """The share of a column's non-empty cells that read as datetimes (0 if none is filled)."""
     present = column.drop_nulls()
-    return len(present) > 0 and _times_ns(present, "datetime").null_count() == 0
+    if not len(present):
+        return 0.0
+    return 1.0 - _times_ns(present, "datetime").null_count() / len(present)
 
 
 def _check_columns(spec: TraceSpec) -> None:

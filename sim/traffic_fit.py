@@ -16,30 +16,17 @@ import numpy as np
 from scipy import stats
 
 from sim import trace_file
+from sim.dispersion import Dispersion, WindowCounts
 from sim.diurnal_fit import Diurnal, fit_diurnal
 from sim.problems import BadInput
 
 WINDOWS_S = (1.0, 10.0, 60.0)
-BLOCK_S = 3600.0  # the within-hour dispersion compares each window with its own hour's mean
 # The chance that a Poisson trace is called bursty or regular, over all windows (Bonferroni):
 # each window's bound is Poisson's two-sided (1 − ALPHA/windows) interval
 ALPHA = 0.001
 MIN_DOF = 10  # fewer degrees of freedom than this: too few windows to judge
 QUANTILES = (0.5, 0.9, 0.99)
 DAY_S = 86400.0
-
-
-@dataclass(frozen=True)
-class Dispersion:
-    """Index of dispersion of counts in windows of window_s seconds, and Poisson's interval."""
-
-    window_s: float
-    windows: int  # whole windows from the first call; the last, partial one is left out
-    index: float | None  # variance / mean of the counts over the whole trace
-    within_hour: float | None  # the same around each hour's own mean (slow daily trends removed)
-    dof: int  # degrees of freedom of within_hour: Σ (windows in an hour − 1)
-    poisson_low: float | None  # within_hour outside [low, high]: not Poisson (at level ALPHA)
-    poisson_high: float | None
 
 
 @dataclass(frozen=True)
@@ -79,64 +66,6 @@ class TrafficFit:
     verdict: str
     diurnal: Diurnal
     tokens: list[TokenFit]
-
-
-class _WindowCounts:
-    """Counts in consecutive windows, folded into sums as each window closes."""
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self.per_block = round(BLOCK_S / window_s)
-        self.open_bin, self.open_count = 0, 0
-        self.sum, self.sum_sq = 0, 0  # over closed windows (exact integers)
-        self.block, self.block_sum, self.block_sum_sq = 0, 0, 0
-        self.statistic, self.dof = 0.0, 0  # Σ over closed hours of Σ(c − mean)²/mean
-
-    def add(self, t: np.ndarray) -> None:
-        bins, counts = np.unique(np.floor(t / self.window_s).astype(np.int64), return_counts=True)
-        if bins[0] == self.open_bin:
-            counts[0] += self.open_count
-        else:
-            bins = np.concatenate([[self.open_bin], bins])
-            counts = np.concatenate([[self.open_count], counts])
-        self.open_bin, self.open_count = int(bins[-1]), int(counts[-1])
-        self._close(bins[:-1], counts[:-1])
-
-    def _close(self, bins: np.ndarray, counts: np.ndarray) -> None:
-        squares = counts.astype(np.int64) ** 2
-        self.sum += int(counts.sum())
-        self.sum_sq += int(squares.sum())
-        if not len(bins):
-            return
-        blocks, first = np.unique(bins // self.per_block, return_index=True)
-        sums, sums_sq = np.add.reduceat(counts, first), np.add.reduceat(squares, first)
-        for block, part_sum, part_sq in zip(blocks.tolist(), sums, sums_sq, strict=True):
-            if block != self.block:
-                self._close_block(self.per_block)
-                self.block = block
-            self.block_sum += int(part_sum)
-            self.block_sum_sq += int(part_sq)
-
-    def _close_block(self, windows: int) -> None:
-        if windows >= 2 and self.block_sum > 0:
-            s1, s2 = self.block_sum, self.block_sum_sq
-            self.statistic += (windows * s2 - s1 * s1) / s1
-            self.dof += windows - 1
-        self.block_sum, self.block_sum_sq = 0, 0
-
-    def result(self, duration_s: float, level: float) -> Dispersion:
-        """The dispersion over the whole windows of a trace lasting duration_s."""
-        n = int(math.floor(duration_s / self.window_s))  # the open window (the last call's) is cut
-        self._close_block(min(self.per_block, n - self.block * self.per_block))
-        index = None
-        if n >= 2 and self.sum > 0:
-            index = (n * self.sum_sq - self.sum * self.sum) / ((n - 1) * self.sum)
-        within = low = high = None
-        if self.dof > 0:
-            within = self.statistic / self.dof
-            low = float(stats.chi2.ppf(level / 2, self.dof)) / self.dof
-            high = float(stats.chi2.isf(level / 2, self.dof)) / self.dof
-        return Dispersion(self.window_s, n, index, within, self.dof, low, high)
 
 
 class _Moments:
@@ -229,7 +158,7 @@ def fit(spec: trace_file.TraceSpec, rows_per_chunk: int = 1 << 16) -> TrafficFit
         )
     start_ns = info.start_ns or 0
     start_s = (start_ns % int(DAY_S * 1e9)) / 1e9  # seconds after the first call's midnight
-    windows = [_WindowCounts(w) for w in WINDOWS_S]
+    windows = [WindowCounts(w) for w in WINDOWS_S]
     gaps = _Moments()
     hours = np.zeros(24, dtype=np.int64)
     tokens = {
@@ -267,9 +196,9 @@ def _estimates(
 ) -> TrafficFit:
     rate = info.rows / info.duration_s
     usable = [d for d in dispersion if d.dof >= MIN_DOF]
-    # Var(calls) ≈ D·calls, D the within-hour dispersion at the longest usable window (batch
-    # means): bursts widen the error, the slow daily swing (which the diurnal fit models) does not
-    burst = (usable[-1].within_hour or 1.0) if usable else 1.0
+    # Var(calls) ≈ D·calls, D the local dispersion at the longest usable window (batch means):
+    # bursts widen the error, a slow drift of the rate (the daily swing) does not
+    burst = (usable[-1].local or 1.0) if usable else 1.0
     se_poisson = rate / math.sqrt(info.rows)
     se = rate * math.sqrt(burst / info.rows)
     cv = cv_high = None
@@ -307,15 +236,15 @@ def _verdict(usable: list[Dispersion], shortest_s: float) -> tuple[str, str]:
         )
     above = [d for d in usable if _outside(d) > 0]
     below = [d for d in usable if _outside(d) < 0]
-    worst = max(above or below or usable, key=lambda d: abs(math.log(d.within_hour or 1.0)))
+    worst = max(above or below or usable, key=lambda d: abs(math.log(d.local or 1.0)))
     shown = (
-        f"dispersion {worst.within_hour:.3g} at {worst.window_s:g} s windows, where a Poisson "
+        f"dispersion {worst.local:.3g} at {worst.window_s:g} s windows, where a Poisson "
         f"process stays within [{worst.poisson_low:.3g}, {worst.poisson_high:.3g}]"
     )
     if above:
         return "bursty", (
             f"Poisson does not fit: the arrivals come in bursts ({shown}); counts vary "
-            f"{worst.within_hour:.3g}× as much as Poisson's"
+            f"{worst.local:.3g}× as much as Poisson's"
         )
     if below:
         return "too regular", (
@@ -330,6 +259,6 @@ def _verdict(usable: list[Dispersion], shortest_s: float) -> tuple[str, str]:
 
 def _outside(d: Dispersion) -> int:
     """+1 above Poisson's bound, -1 below it, 0 within (or untested)."""
-    if d.within_hour is None or d.poisson_low is None or d.poisson_high is None:
+    if d.local is None or d.poisson_low is None or d.poisson_high is None:
         return 0
-    return int(d.within_hour > d.poisson_high) - int(d.within_hour < d.poisson_low)
+    return int(d.local > d.poisson_high) - int(d.local < d.poisson_low)

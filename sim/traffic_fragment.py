@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -46,6 +47,8 @@ def resolve_spec(
         raise BadInput([f"--time-unit: got {show(time_unit)}; expected datetime, s or ms"])
     sample = trace_file.head(path, fmt)
     names = sample.columns
+    if not sample.height:
+        raise BadInput([f"{path}: no calls; expected data rows after the column names"])
     problems = []
     for option, name in (
         ("--time-column", time_column),
@@ -59,7 +62,8 @@ def resolve_spec(
             )
     if problems:
         raise BadInput(problems)
-    dated = [name for name in names if trace_file.parses_as_datetime(sample[name])]
+    # mostly datetimes: a datetime column (its bad cells are named, by row, when it is read)
+    dated = [name for name in names if trace_file.datetime_share(sample[name]) > 0.5]
     if time_column is None:
         if len(dated) != 1:
             found = f"several parse as datetimes ({', '.join(dated)})" if dated else "none parses"
@@ -71,7 +75,7 @@ def resolve_spec(
             )
         time_column = dated[0]
     if time_unit is None:
-        if time_column not in dated:
+        if time_column not in dated and _number_share(sample[time_column]) > 0.5:
             raise BadInput(
                 [
                     f"--time-unit: required: column {show(time_column)} holds numbers, not "
@@ -87,6 +91,15 @@ def resolve_spec(
         tokens_in_column=tokens_in_column or _token_column(names, "in"),
         tokens_out_column=tokens_out_column or _token_column(names, "out"),
     )
+
+
+def _number_share(column: pl.Series) -> float:
+    """The share of a column's non-empty cells that read as numbers."""
+    present = column.drop_nulls()
+    if not len(present):
+        return 0.0
+    text = present.cast(pl.String).str.strip_chars()
+    return 1.0 - text.cast(pl.Float64, strict=False).null_count() / len(present)
 
 
 def _token_column(names: list[str], role: str) -> str | None:
@@ -220,14 +233,14 @@ def print_fit(result: TrafficFit, text: str, console: Console) -> None:
         )
     console.print(rate)
     burst = Table(title="Dispersion of counts (variance / mean; Poisson = 1)")
-    for column in ("window", "windows", "whole trace", "within each hour", "Poisson bound"):
+    for column in ("window", "windows", "whole trace", "around local trend", "Poisson bound"):
         burst.add_column(column)
     for disp in result.dispersion:
         burst.add_row(
             f"{disp.window_s:g} s",
             str(disp.windows),
             _number(disp.index),
-            _number(disp.within_hour),
+            _number(disp.local),
             "—"
             if disp.poisson_low is None
             else f"{disp.poisson_low:.3g} – {disp.poisson_high:.3g}",
