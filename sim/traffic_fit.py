@@ -137,13 +137,16 @@ class _Tokens:
 
     def _ks(self, mu: float, sigma: float) -> float:
         """Kolmogorov distance between the sample (zeros included) and the fitted lognormal."""
+        zeros = self.zeros / self.calls
         positive = self.values > 0
-        model = np.zeros(len(self.values))
-        model[positive] = stats.norm.cdf((np.log(self.values[positive]) - mu) / sigma)
-        model = self.zeros / self.calls + (1 - self.zeros / self.calls) * model
+        model = np.full(len(self.values), zeros)  # the model's CDF at each value
+        model[positive] += (1 - zeros) * stats.norm.cdf(
+            (np.log(self.values[positive]) - mu) / sigma
+        )
+        just_before = np.where(positive, model, 0.0)  # its left limit: the zeros' atom jumps
         after = np.cumsum(self.counts) / self.calls  # the sample's CDF at and just before each
         before = after - self.counts / self.calls
-        return float(max(np.abs(after - model).max(), np.abs(before - model).max()))
+        return float(max(np.abs(after - model).max(), np.abs(before - just_before).max()))
 
 
 def fit(spec: trace_file.TraceSpec, rows_per_chunk: int = 1 << 16) -> TrafficFit:

@@ -188,10 +188,11 @@ def _token_lines(tokens: list[TokenFit], path: str) -> list[str]:
 
 
 def _trace_path(trace: Path, out: Path | None) -> str:
-    """The trace's path as a scenario next to `out` names it (absolute without `out`)."""
-    if out is None:
-        return str(trace.resolve())
-    return os.path.relpath(trace.resolve(), out.resolve().parent)
+    """The trace's path as a scenario beside `out` names it: relative below its folder."""
+    folder = (out or trace).resolve().parent
+    if out is not None and trace.resolve().is_relative_to(folder):
+        return str(trace.resolve().relative_to(folder))
+    return str(trace.resolve())
 
 
 def write_atomically(path: Path, text: str) -> None:
