@@ -1,11 +1,9 @@
 """fit-traffic against synthetic traces with known answers, and the real Azure trace."""
 
-import csv
 import dataclasses
 import json
 import math
 import tomllib
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +18,9 @@ from sim.diurnal_fit import HOUR_AVERAGING
 from sim.scenario_file import load_scenario
 from sim.trace_file import TraceSpec
 from sim.traffic_fit import WINDOWS_S, TrafficFit, fit
-from tests.traces import write
+from tests.traces import AZURE, azure_rows, write
 
 ROOT = Path(__file__).resolve().parents[1]
-AZURE = ROOT / "scenarios" / "traces" / "azure-llm-2023-conv.csv"
 AZURE_SPEC = TraceSpec(AZURE, "csv", "TIMESTAMP", "datetime", "ContextTokens", "GeneratedTokens")
 LEVEL = 1e-4  # the tests' own two-sided level for Poisson's chi-square interval
 
@@ -201,19 +198,6 @@ def test_a_three_day_cosine_is_recovered(tmp_path, seed):
 # -- the real Azure trace, parsed here by the csv module -----------------------------------
 
 
-def _azure_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    stamps, tokens_in, tokens_out = [], [], []
-    with AZURE.open(newline="") as f:
-        for row in csv.DictReader(f):
-            day, fraction = row["TIMESTAMP"].split(".")
-            whole = datetime.strptime(day, "%Y-%m-%d %H:%M:%S").timestamp()
-            stamps.append(int(whole) * 10**9 + int(fraction.ljust(9, "0")))
-            tokens_in.append(int(row["ContextTokens"]))
-            tokens_out.append(int(row["GeneratedTokens"]))
-    ns = np.array(stamps, dtype=np.int64)
-    return (ns - ns[0]) / 1e9, np.array(tokens_in), np.array(tokens_out)
-
-
 def _local_dispersion(counts: np.ndarray) -> float:
     """Σ over stretches of STRETCH windows of RSS(line fit) / stretch mean, over Σ (n − 2)."""
     statistic, dof = 0.0, 0
@@ -229,7 +213,8 @@ def _local_dispersion(counts: np.ndarray) -> float:
 
 
 def test_the_azure_trace_estimates_equal_an_independent_computation():
-    t, tokens_in, tokens_out = _azure_rows()
+    ns, tokens_in, tokens_out = azure_rows()
+    t = ns / 1e9
     result = fit(AZURE_SPEC)
     assert result.calls == len(t) == 19_366
     assert result.duration_s == t[-1] and result.rate_per_s == 19_366 / t[-1]

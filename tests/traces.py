@@ -1,5 +1,7 @@
 """Synthetic traces written as files: CSV with datetimes, Parquet in seconds, JSONL in ms."""
 
+import csv
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +9,7 @@ import polars as pl
 
 from sim.trace_file import TraceSpec
 
+AZURE = Path(__file__).resolve().parents[1] / "scenarios" / "traces" / "azure-llm-2023-conv.csv"
 # Day 0 of every synthetic trace: midnight UTC, 2023-11-16 (a Thursday)
 MIDNIGHT_NS = 1_700_092_800 * 10**9
 UNITS = {".csv": "datetime", ".parquet": "s", ".jsonl": "ms"}
@@ -52,3 +55,17 @@ def write(
         tokens_in_column=None if tokens_in is None else "ContextTokens",
         tokens_out_column=None if tokens_out is None else "GeneratedTokens",
     )
+
+
+def azure_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Azure trace by the csv module: integer ns since the first row, and its tokens."""
+    stamps, tokens_in, tokens_out = [], [], []
+    with AZURE.open(newline="") as f:
+        for row in csv.DictReader(f):
+            day, fraction = row["TIMESTAMP"].split(".")
+            whole = datetime.strptime(day, "%Y-%m-%d %H:%M:%S").timestamp()
+            stamps.append(int(whole) * 10**9 + int(fraction.ljust(9, "0")))
+            tokens_in.append(int(row["ContextTokens"]))
+            tokens_out.append(int(row["GeneratedTokens"]))
+    ns = np.array(stamps, dtype=np.int64)
+    return ns - ns[0], np.array(tokens_in), np.array(tokens_out)
