@@ -289,7 +289,7 @@ def fit_traffic(
         bool, typer.Option("--json", help="Print only the estimates as JSON.")
     ] = False,
 ) -> None:
-    """Fit [traffic] to a trace: rate, daily profile, burstiness against Poisson, token lengths."""
+    """Fit the traffic table to a trace: rate, daily profile, burstiness, token lengths."""
 
     def body() -> None:
         import dataclasses

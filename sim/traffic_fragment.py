@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim import trace_file
@@ -198,7 +199,10 @@ def _trace_path(trace: Path, out: Path | None) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """Write text to path through a temporary file and a rename: never half a file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide it from other users
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(temporary, path)
@@ -209,7 +213,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 def print_fit(result: TrafficFit, text: str, console: Console) -> None:
     """The estimates as rich tables, then the fragment."""
-    rate = Table(title=f"{result.path}: {result.calls} calls over {result.duration_s:.6g} s")
+    rate = Table(
+        title=escape(f"{result.path}: {result.calls} calls over {result.duration_s:.6g} s")
+    )
     for column in ("estimate", "value", "1 SE", "note"):
         rate.add_column(column)
     rate.add_row(
@@ -244,7 +250,7 @@ def print_fit(result: TrafficFit, text: str, console: Console) -> None:
             _number(disp.local),
             "—"
             if disp.poisson_low is None
-            else f"{disp.poisson_low:.3g} – {disp.poisson_high:.3g}",
+            else f"{disp.poisson_low:.4g} – {disp.poisson_high:.4g}",
         )
     console.print(burst)
     console.print(result.verdict, markup=False, highlight=False)
@@ -257,13 +263,13 @@ def print_fit(result: TrafficFit, text: str, console: Console) -> None:
                 fit.column,
                 f"{fit.mean:.5g}",
                 *(f"{v:g}" for v in fit.quantiles.values()),
-                f"{_number(fit.median)} ± {_number(fit.median_se)}",
-                f"{_number(fit.sigma)} ± {_number(fit.sigma_se)}",
+                f"{_number(fit.median)} ± {_number(fit.median_se, 2)}",
+                f"{_number(fit.sigma, 3)} ± {_number(fit.sigma_se, 2)}",
                 _number(fit.lognormal_ks),
             )
         console.print(table)
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
+def _number(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
