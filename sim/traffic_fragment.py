@@ -236,7 +236,8 @@ def print_fit(result: TrafficFit, text: str, console: Console) -> None:
             "inter-arrival CV",
             f"{result.interarrival_cv:.4g}",
             "",
-            f"Poisson: 1, at most {result.interarrival_cv_poisson_high:.4g}",
+            f"Poisson: 1 (≤ {result.interarrival_cv_poisson_high:.4g}); a drifting rate "
+            "raises it too",
         )
     console.print(rate)
     burst = Table(title="Dispersion of counts (variance / mean; Poisson = 1)")
