@@ -85,7 +85,11 @@ def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
     try:
         if spec.format == "parquet":
             parquet = pq.ParquetFile(spec.path)
-            yield from parquet.iter_batches(batch_size=1 << 16, columns=wanted)
+            # one row group at a time: over a whole file pyarrow reads ahead, buffering most of it
+            for group in range(parquet.num_row_groups):
+                yield from parquet.iter_batches(
+                    batch_size=1 << 16, columns=wanted, row_groups=[group]
+                )
         elif spec.format == "csv":
             convert = pa_csv.ConvertOptions(
                 include_columns=wanted,

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -182,3 +183,13 @@ def _assert_cli_refuses(path: Path, options: list[str], lines: list[str]) -> Non
     assert "Traceback" not in result.output and not out.exists()
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == lines
+
+
+def test_parquet_streams_one_row_group_at_a_time(tmp_path):
+    """Arrow's buffers stay near one row group's size, not the file's (64 MB of times here)."""
+    ns = np.arange(8_000_000, dtype=np.int64) * 1000
+    spec = write(tmp_path / "long.parquet", ns)  # row groups of 50,000 rows: 400 kB each
+    peak = 0
+    for _ in trace_file.chunks(spec):
+        peak = max(peak, pa.total_allocated_bytes())
+    assert peak < 8 << 20
