@@ -70,6 +70,8 @@ class TraceInfo:
     rows: int
     duration_s: float
     segments: tuple[str, ...] = field(default=())
+    # the first call's time in ns from the column's zero: the Unix epoch for datetimes
+    start_ns: int | None = None
     # per segment label ("" without a segment column): calls, and mean whole tokens (the kernels
     # floor tokens) when the trace has the column
     calls: dict[str, int] = field(default_factory=dict)
@@ -98,7 +100,7 @@ class _Tally:
             for name, total in zip(names.tolist(), per_name.tolist(), strict=True):
                 sums[name] = sums.get(name, 0.0) + total
 
-    def info(self, rows: int, span: float) -> TraceInfo:
+    def info(self, rows: int, span: float, start_ns: int | None) -> TraceInfo:
         means = {
             role: {name: sums.get(name, 0.0) / n for name, n in self.calls.items()}
             if getattr(self.spec, f"{role}_column") is not None
@@ -110,6 +112,7 @@ class _Tally:
             rows=rows,
             duration_s=span,
             segments=tuple(self.calls) if labelled else (),
+            start_ns=start_ns,
             calls=self.calls,
             tokens_in_mean=means["tokens_in"],
             tokens_out_mean=means["tokens_out"],
@@ -118,38 +121,42 @@ class _Tally:
 
 def column_names(spec: TraceSpec) -> list[str]:
     """The file's column names (from its header, schema or first records)."""
-    return list(_batches(spec, names_only=True).__next__().schema.names)
+    return list(head(spec.path, spec.format, rows=0).columns)
 
 
-def _batches(spec: TraceSpec, names_only: bool = False) -> Iterator[pa.RecordBatch]:
+def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
     """The file's record batches, the roles' columns only (all as read, strings for CSV)."""
     wanted = list(dict.fromkeys(spec.columns().values()))
     try:
         if spec.format == "parquet":
             parquet = pq.ParquetFile(spec.path)
-            if names_only:
-                yield pa.RecordBatch.from_pylist([], schema=parquet.schema_arrow)
-                return
-            yield from parquet.iter_batches(batch_size=1 << 16, columns=wanted)
+            # one row group at a time: over a whole file pyarrow reads ahead, buffering most of it
+            for group in range(parquet.num_row_groups):
+                yield from parquet.iter_batches(
+                    batch_size=1 << 16, columns=wanted, row_groups=[group]
+                )
         elif spec.format == "csv":
-            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
-            if names_only:
-                yield pa_csv.open_csv(spec.path, read_options=read).read_next_batch()
-                return
             convert = pa_csv.ConvertOptions(
                 include_columns=wanted,
                 column_types={name: pa.string() for name in wanted},
                 strings_can_be_null=True,
             )
+            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
             yield from pa_csv.open_csv(spec.path, read_options=read, convert_options=convert)
         else:
-            yield from _jsonl_batches(spec.path, wanted, names_only)
-    except (pa.ArrowException, OSError, StopIteration) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BadInput([f"{spec.path}: cannot read it as {spec.format}: {first}"]) from None
+            yield from _jsonl_batches(spec.path, wanted)
+    except (pa.ArrowException, OSError) as error:
+        raise _unreadable(spec.path, spec.format, error) from None
 
 
-def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[pa.RecordBatch]:
+def _unreadable(path: Path, fmt: str, error: Exception) -> BadInput:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return BadInput([f"{path}: cannot read it as {fmt}: {first}"])
+
+
+def _jsonl_batches(
+    path: Path, wanted: list[str], names_only: bool = False
+) -> Iterator[pa.RecordBatch]:
     """JSON lines in blocks of whole lines, so a file larger than memory streams."""
     with path.open("rb") as f:
         while lines := f.readlines(BLOCK_BYTES):
@@ -161,6 +168,37 @@ def _jsonl_batches(path: Path, wanted: list[str], names_only: bool) -> Iterator[
             for name in missing:  # a key absent from a whole block: its cells are empty
                 table = table.append_column(name, pa.nulls(len(table)))
             yield from table.select(wanted).to_batches()
+
+
+def head(path: Path, fmt: str, rows: int = 1000) -> pl.DataFrame:
+    """The file's first rows, every column as read (to guess which column holds what)."""
+    try:
+        if fmt == "parquet":
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+            batch = next(parquet.iter_batches(batch_size=max(rows, 1)), None)
+        elif fmt == "csv":
+            reader = pa_csv.open_csv(path)
+            schema = reader.schema
+            batch = next(iter(reader), None)
+        else:
+            batch = next(_jsonl_batches(path, [], names_only=True), None)
+            if batch is None:
+                raise BadInput([f"{path}: empty; expected {fmt} records with column names"])
+            schema = batch.schema
+    except (pa.ArrowException, OSError) as error:
+        raise _unreadable(path, fmt, error) from None
+    frame = pl.from_arrow(batch or pa.RecordBatch.from_pylist([], schema=schema))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.head(rows)
+
+
+def datetime_share(column: pl.Series) -> float:
+    """The share of a column's non-empty cells that read as datetimes (0 if none is filled)."""
+    present = column.drop_nulls()
+    if not len(present):
+        return 0.0
+    return 1.0 - _times_ns(present, "datetime").null_count() / len(present)
 
 
 def _check_columns(spec: TraceSpec) -> None:
@@ -247,7 +285,9 @@ class _Reader:
         if self.first_ns is None and len(ns):
             self.first_ns = int(ns[0])
         previous = np.concatenate([[self.last_ns if self.last_ns is not None else ns[0]], ns[:-1]])
-        for i in np.flatnonzero((ns < previous) & ~bad)[: MAX_PROBLEMS + 1]:
+        decreasing = np.flatnonzero((ns < previous) & ~bad)
+        self.more += max(0, len(decreasing) - MAX_PROBLEMS - 1)
+        for i in decreasing[: MAX_PROBLEMS + 1]:
             self._problem(
                 self.rows + int(i) + 1,
                 spec.time_column,
@@ -293,7 +333,7 @@ def scan(spec: TraceSpec) -> TraceInfo:
     span = 0.0
     if reader.first_ns is not None and reader.last_ns is not None:
         span = (reader.last_ns - reader.first_ns) / 1e9
-    return tally.info(reader.rows, span)
+    return tally.info(reader.rows, span, reader.first_ns)
 
 
 def chunks(spec: TraceSpec, rows_per_chunk: int = 1 << 16) -> Iterator[TraceChunk]:

@@ -1,9 +1,6 @@
 """Trace replay against the real Azure trace, parsed here independently of the simulator."""
 
-import csv
 import math
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -20,26 +17,9 @@ from sim.replay import Replay
 from sim.scenario_file import load_scenario, validate
 from tests.builders import raw
 from tests.test_engines_agree import assert_engines_agree
+from tests.traces import AZURE, azure_rows
 
-ROOT = Path(__file__).resolve().parents[1]
-AZURE = ROOT / "scenarios" / "traces" / "azure-llm-2023-conv.csv"
-
-
-def _file_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The trace by the csv module: times in integer nanoseconds since the first row, tokens."""
-    stamps, tokens_in, tokens_out = [], [], []
-    with AZURE.open(newline="") as f:
-        for row in csv.DictReader(f):
-            day, fraction = row["TIMESTAMP"].split(".")
-            whole = datetime.strptime(day, "%Y-%m-%d %H:%M:%S").timestamp()
-            stamps.append(int(whole) * 10**9 + int(fraction.ljust(9, "0")))
-            tokens_in.append(int(row["ContextTokens"]))
-            tokens_out.append(int(row["GeneratedTokens"]))
-    ns = np.array(stamps, dtype=np.int64)
-    return ns - ns[0], np.array(tokens_in), np.array(tokens_out)
-
-
-FILE_NS, FILE_IN, FILE_OUT = _file_rows()
+FILE_NS, FILE_IN, FILE_OUT = azure_rows()
 
 
 def trace_raw(policy: str = "teacher_only", **trace) -> dict:
