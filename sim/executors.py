@@ -119,7 +119,9 @@ def start(workers: int | None = None, cluster: str | None = None) -> Workers:
     else:
         try:
             client = Client(cluster, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, MemoryError, ValueError) as error:
+            # MemoryError/ValueError: something answered that does not speak Dask's protocol
+            # (its first bytes read as an absurd frame length)
             raise BadInput(
                 [
                     f"--cluster: got {show(cluster)}, no Dask scheduler answered within "

@@ -3,8 +3,11 @@ unreachable scheduler is one line and exit 2; drawing a tick's uniforms inline (
 or on the helper thread gives bit-identical aggregates."""
 
 import dataclasses
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +53,25 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
     (line,) = done.stderr.splitlines()
     assert line.startswith('--cluster: got "tcp://127.0.0.1:1", no Dask scheduler answered within')
     assert not (tmp_path / "never").exists()
+
+
+def test_a_server_that_is_not_a_scheduler_is_one_line_not_a_crash():
+    """Something listening that answers with bytes Dask reads as a huge frame length."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer_garbage() -> None:
+        connection, _ = server.accept()
+        connection.sendall(b"\x7f" * 64)
+        time.sleep(10)
+        connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    with pytest.raises(BadInput) as bad:
+        executors.start(cluster=f"tcp://127.0.0.1:{port}")
+    (line,) = bad.value.problems
+    assert line.startswith(f'--cluster: got "tcp://127.0.0.1:{port}", no Dask scheduler answered')
+    server.close()
 
 
 @pytest.mark.parametrize(
