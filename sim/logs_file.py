@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sim.data_files import format_of, reason
 from sim.problems import BadInput, did_you_mean, show
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Problems of one kind (a column's bad values) past this many are counted, not listed.
 MAX_LISTED = 20
 EMPTY = "empty file; expected one row per logged student answer"
@@ -76,13 +76,9 @@ def read_logs(path: Path, segment_column: str, confidence_column: str, correct_c
 
 def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
     """The wanted columns of the file, every other problem with the file raised as BadInput."""
-    kind = FORMATS.get(path.suffix.lower())
     if not path.is_file():
         raise BadInput([f"{path}: no such file; expected a CSV, Parquet or JSONL log file"])
-    if kind is None:
-        raise BadInput(
-            [f"{path}: got extension {show(path.suffix)}; expected .csv, .parquet or .jsonl"]
-        )
+    kind = format_of(path)
     if path.stat().st_size == 0:
         raise BadInput([f"{path}: {EMPTY}"])
     try:
@@ -122,8 +118,7 @@ def _unreadable(path: Path, kind: str, error: Exception) -> str:
         where = _first_ragged_row(path)
     elif kind == "jsonl":
         where = _first_bad_json_line(path)
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"{path}: not a readable {kind.upper()} file{where}: {reason}"
+    return f"{path}: not a readable {kind.upper()} file{where}: {reason(error)}"
 
 
 def _first_ragged_row(path: Path) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import trace_file
+from sim.data_files import FORMATS
 from sim.kernels.tick import (
     REPLAY_FIELDS,
     REPLAY_SEGMENT,
@@ -31,7 +32,6 @@ from sim.kernels.tick import (
 from sim.problems import BadInput, did_you_mean, show
 from sim.scenario import MixDrift, Scenario, Trace
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 END_MARGIN_S = 1e-6  # without loop, the run ends this long after the last call
 
 

@@ -14,18 +14,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sim.data_files import format_of, reason
 from sim.problems import BadInput, did_you_mean, show
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 MAX_LISTED = 5  # bad rows listed per sample before "and N more"
 
 
 def _read(path: Path, column: str) -> pl.Series:
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise BadInput(
-            [f"{path}: got extension {show(path.suffix)}; expected .csv, .parquet or .jsonl"]
-        )
+    kind = format_of(path)
     if not path.is_file():
         raise BadInput([f"{path}: no such file; expected a CSV, Parquet or JSONL sample"])
     try:
@@ -36,8 +32,7 @@ def _read(path: Path, column: str) -> pl.Series:
         else:
             frame = pl.read_ndjson(path)
     except (pl.exceptions.PolarsError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BadInput([f"{path}: unreadable as {kind} ({first})"]) from None
+        raise BadInput([f"{path}: unreadable as {kind} ({reason(err)})"]) from None
     if column not in frame.columns:
         raise BadInput(
             [

@@ -19,6 +19,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from sim.data_files import reason
 from sim.problems import BadInput, did_you_mean, show
 
 MAX_PROBLEMS = 20
@@ -150,8 +151,7 @@ def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
 
 
 def _unreadable(path: Path, fmt: str, error: Exception) -> BadInput:
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return BadInput([f"{path}: cannot read it as {fmt}: {first}"])
+    return BadInput([f"{path}: cannot read it as {fmt}: {reason(error)}"])
 
 
 def _jsonl_batches(

@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim import trace_file
+from sim.data_files import FORMATS
 from sim.problems import BadInput, did_you_mean, show, toml_value
-from sim.replay import FORMATS
 from sim.traffic_fit import TokenFit, TrafficFit
 
 # Names that say a column holds prompt or completion tokens (lower case, before "token")
