@@ -99,7 +99,7 @@ def test_human_table_and_default_directory(tmp_path, monkeypatch):
 def test_rerun_into_same_out_replaces_atomically(tmp_path):
     out = tmp_path / "run"
     assert run("--json", "--out", str(out), "--seed", "1").exit_code == 0
-    assert run("--json", "--out", str(out), "--seed", "2").exit_code == 0
+    assert run("--json", "--out", str(out), "--seed", "2", "--force").exit_code == 0
     assert json.loads((out / "summary.json").read_text())["seed"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
