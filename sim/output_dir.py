@@ -244,7 +244,7 @@ def record(directory: Path, names: Iterable[str]) -> None:
     found = read_manifest(directory)
     if found is None or "files" not in found:
         return
-    files = sorted(set(found["files"]) | set(names))
+    files = sorted(set(found["files"]) | set(names) | {MANIFEST})
     if files == found["files"]:
         return
     text = json.dumps({**found, "files": files}, indent=2) + "\n"
