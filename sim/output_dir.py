@@ -116,8 +116,12 @@ def _creatable(out: Path) -> str | None:
 def directory_problems(out: Path, force: bool, default: bool = False) -> list[str]:
     """Why `--out` cannot take a new result (at most one line), or [] when it can."""
     got = _got(out, default)
-    if out.is_symlink() and not out.exists():
-        return [f"{got}; expected a new or empty folder (it is a broken link)"]
+    if out.is_symlink():
+        # a rename would replace the link, not fill the folder it points to
+        return [
+            f"{got}; expected a new or empty folder (it is a symbolic link; give the folder it "
+            "points to)"
+        ]
     if not out.exists():
         reason = _creatable(out)
         return (
@@ -127,7 +131,10 @@ def directory_problems(out: Path, force: bool, default: bool = False) -> list[st
         return [f"{got}; expected a new or empty folder (it is a file)"]
     if out.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
         return [f"{got}; expected a new or empty folder (it is the current folder or holds it)"]
-    entries = sorted(p.name for p in out.iterdir())
+    try:
+        entries = sorted(p.name for p in out.iterdir())
+    except OSError as failed:
+        return [f"{got}; expected a new or empty folder (it cannot be read: {failed.strerror})"]
     if not entries:
         return _writable_parent(out, got)
     found = read_manifest(out)

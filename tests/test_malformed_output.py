@@ -133,7 +133,7 @@ CASES = [
     Case(
         "run-out-broken-link",
         ["run", TRIAGE, "--out", "d"],
-        ['--out: got "d"; expected a new or empty folder (it is a broken link)'],
+        ['--out: got "d"; expected a new or empty folder (it is a symbolic link'],
         setup=broken_link("d"),
         lines=1,
     ),  # fmt: skip
@@ -161,6 +161,16 @@ CASES = [
         ["--engine: got 'slow'", '--out: got "f"; ' + IS_FILE],
         files={"f": "x"},
         lines=2,
+    ),  # fmt: skip
+    Case(
+        "run-out-link-to-result",
+        ["run", TRIAGE, "--out", "link", "--force"],
+        [
+            '--out: got "link"; expected a new or empty folder (it is a symbolic link; give the '
+            "folder it points to)"
+        ],
+        setup=lambda d: (result_folder("r")(d), (d / "link").symlink_to(d / "r")),
+        lines=1,
     ),  # fmt: skip
     # compare
     Case(
