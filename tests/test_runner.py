@@ -57,6 +57,7 @@ def test_json_output_has_every_key_and_files_agree(tmp_path):
     assert validate(resolved).scenario.horizon_days == 0.5
     assert sorted(p.name for p in out.iterdir()) == [
         "events.parquet",
+        "manifest.json",
         "report-cost.png",
         "report-latency.png",
         "report-rates.png",
