@@ -199,7 +199,11 @@ def reliability_figure(panels: list[SegmentCalibration]) -> bytes:
 
 
 def write(
-    directory: Path, logs: Logs, segments: list[SegmentCalibration], overall: SegmentCalibration
+    directory: Path,
+    logs: Logs,
+    segments: list[SegmentCalibration],
+    overall: SegmentCalibration,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Write the fragment, sample files, JSON and figure into a staging directory, then rename
     it into place: an error leaves nothing behind. Returns the JSON summary."""
@@ -213,7 +217,7 @@ def write(
     def draw(staging: Path) -> None:
         (staging / FIGURE).write_bytes(reliability_figure([overall, *segments]))
 
-    write_directory(directory, texts, {}, draw)
+    write_directory(directory, texts, {}, draw, command="calibrate", force=force)
     return result
 
 

@@ -29,6 +29,36 @@ SetOption = Annotated[
 
 SeedOption = Annotated[int | None, typer.Option(help="Override scenario.seed.")]
 ReplicationsOption = Annotated[int | None, typer.Option(help="Override scenario.replications.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace --out when it holds a previous result of distill-sim (never other files).",
+    ),
+]
+
+
+def _out_problems(out: Path | None, force: bool) -> list[str]:
+    """--out checked before any work: a folder that is new, empty, or (with --force) a previous
+    result; without --out, the results root must at least be a folder or creatable."""
+    from sim import output_dir
+    from sim.results import RESULTS_ROOT
+
+    if out is not None:
+        return output_dir.directory_problems(out, force)
+    try:
+        output_dir.check_root(RESULTS_ROOT)
+    except BadInput as bad:
+        return bad.problems
+    return []
+
+
+def _check_default(out: Path | None, directory: Path) -> None:
+    """The default folder (known once the scenario is loaded) checked before the work."""
+    from sim import output_dir
+
+    if out is None:
+        output_dir.check_directory(directory, False, default=True)
 
 
 def _fail(problems: list[str]) -> None:
@@ -68,6 +98,7 @@ def run(
     engine: Annotated[str, typer.Option(help="fast (numba) or reference (SimPy per request).")] = (
         "fast"
     ),
+    force: ForceOption = False,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
 
@@ -88,13 +119,15 @@ def run(
             overrides.append(f"scenario.seed={seed}")
         if replications is not None:
             overrides.append(f"scenario.replications={replications}")
+        problems += _out_problems(out, force)
         if problems:
             raise BadInput(problems)
         scenario = runner.load(file, overrides)
+        _check_default(out, runner.default_directory(scenario))
         result = runner.run(
             scenario, engine=engine, sample_fraction=calls_sample, show_progress=not json_
         )
-        directory = runner.save(result, out)
+        directory = runner.save(result, out, force)
         if json_:
             sys.stdout.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
         else:
@@ -123,6 +156,7 @@ def compare(
     json_: Annotated[
         bool, typer.Option("--json", help="Print only the list of summaries as JSON.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Every policy and grid point on one request stream; the Pareto frontier marked."""
 
@@ -132,11 +166,13 @@ def compare(
         from sim.results import RESULTS_ROOT, new_run_directory
 
         overrides = _overrides(set_, seed, replications)
+        _raise(_out_problems(out, force))
         base = runner.load(file, overrides)
+        _check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "compare"))
         policies = list(policy or [base.router.policy])
         summaries, table = comparison.compare(file, overrides, policies, list(grid or []))
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
-        comparison.save(directory, summaries, table)
+        comparison.save(directory, summaries, table, force)
         if json_:
             sys.stdout.write(json.dumps(summaries, indent=2, sort_keys=True) + "\n")
         else:
@@ -170,6 +206,11 @@ def _overrides(set_: list[str] | None, seed: int | None, replications: int | Non
     if replications is not None:
         overrides.append(f"scenario.replications={replications}")
     return overrides
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        raise BadInput(problems)
 
 
 def _interrupted(workers: Any, out: Path, what: str) -> None:
@@ -210,6 +251,7 @@ def sweep(
     json_: Annotated[
         bool, typer.Option("--json", help="Print only the sweep's summary as JSON.")
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Every grid (or Latin hypercube) point × replication in parallel, resumable; sweep.parquet
     with one row per run and each point's means and 95% CIs, and sweep.png."""
@@ -221,9 +263,13 @@ def sweep(
 
         overrides = _overrides(set_, seed, replications)
         executors.check(workers, cluster)
+        if out is not None:
+            sweeping.check_path(out, force)
+        else:
+            _raise(_out_problems(None, force))
         plan = sweeping.plan(file, overrides, list(grid or []), random)
         directory = out or new_run_directory(RESULTS_ROOT, plan.name, "sweep")
-        sweeping.check_out(directory, plan)
+        sweeping.check_out(directory, plan, force, default=out is None)
         pool = executors.start(workers, cluster)
         try:
             sweeping.start_out(directory, plan)
@@ -268,6 +314,7 @@ def stress(
         Path | None, typer.Option(help="Output directory (default results/<name>/<id>-stress).")
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Where along one field a target stops holding: bisection on replication means, the
     critical value with its uncertainty, and the curve walked (stress.parquet)."""
@@ -286,10 +333,12 @@ def stress(
             goal = stressing.parse_target(target)
         except BadInput as bad:
             problems += bad.problems
+        problems += _out_problems(out, force)
         if problems:
             raise BadInput(problems)
         executors.check(workers, cluster)
         base = load_scenario(file, overrides)
+        _check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "stress"))
         if replications is None and base.scenario.replications < 3:
             overrides.append("scenario.replications=3")  # a CI needs at least two; three is fair
         pool = executors.start(workers, cluster)
@@ -305,7 +354,7 @@ def stress(
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "stress")
         text = json.dumps(result, indent=2) + "\n"
         frames = {"stress": stressing.curve_frame(result)}
-        write_directory(directory, {"stress.json": text}, frames)
+        write_directory(directory, {"stress.json": text}, frames, command="stress", force=force)
         if json_:
             sys.stdout.write(text)
         else:
@@ -464,22 +513,29 @@ def fit_traffic(
     json_: Annotated[
         bool, typer.Option("--json", help="Print only the estimates as JSON.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace --out when it is a fragment fit-traffic wrote."),
+    ] = False,
 ) -> None:
     """Fit the traffic table to a trace: rate, daily profile, burstiness, token lengths."""
 
     def body() -> None:
         import dataclasses
 
+        from sim import output_dir
         from sim import traffic_fragment as fragment
         from sim.traffic_fit import fit
 
+        if out is not None:
+            output_dir.check_file(out, force)
         spec = fragment.resolve_spec(
             trace, format_, time_column, time_unit, tokens_in_column, tokens_out_column
         )
         result = fit(spec)
         text = fragment.fragment(result, spec, out)
         if out is not None:
-            fragment.write_atomically(out, text)
+            fragment.write_atomically(out, text, force)
         if json_:
             sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2) + "\n")
         else:
@@ -497,9 +553,16 @@ def report(
     """Regenerate a run's report.html (self-contained) and its PNG figures."""
 
     def body() -> None:
-        from sim.report import write_report
+        from sim import output_dir
+        from sim.report import FIGURE_NAMES, REPORT_NAME, load_run, write_report
 
-        print(f"report: {write_report(run_dir)}")
+        load_run(run_dir)  # bad input (not a run folder) before the folder is probed
+        _raise(output_dir.writable_problems(run_dir, "RUN_DIR"))
+        written = write_report(run_dir)
+        output_dir.record(
+            run_dir, [n for n in (REPORT_NAME, *FIGURE_NAMES) if (run_dir / n).exists()]
+        )
+        print(f"report: {written}")
 
     _guarded(body)
 
@@ -517,6 +580,7 @@ def calibrate(
         typer.Option(help="Output directory (default results/<file stem>/<stamp>-calibrate)."),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Fit each segment's accuracy and confidence distributions from logs; write a [[segments]]
     fragment, a reliability diagram and calibration figures (ECE, AUROC)."""
@@ -527,10 +591,13 @@ def calibrate(
         from sim.logs_file import read_logs, segment_name
         from sim.results import RESULTS_ROOT, new_run_directory
 
+        _raise(_out_problems(out, force))
+        default = new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
+        _check_default(out, default)
         checked = read_logs(logs, segment_column, confidence_column, correct_column)
         segments, overall = fit_segments(checked)
         directory = out or new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
-        result = calibration_report.write(directory, checked, segments, overall)
+        result = calibration_report.write(directory, checked, segments, overall, force)
         if json_:
             sys.stdout.write(json.dumps(result, indent=2) + "\n")
         else:

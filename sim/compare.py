@@ -165,10 +165,14 @@ def compare(
     return summaries, table
 
 
-def save(directory: Path, summaries: list[dict[str, Any]], table: pl.DataFrame) -> Path:
+def save(
+    directory: Path, summaries: list[dict[str, Any]], table: pl.DataFrame, force: bool = False
+) -> Path:
     """compare.parquet and summaries.json, written atomically."""
     text = "[\n" + ",\n".join(results.summary_json(s).rstrip() for s in summaries) + "\n]\n"
-    return results.write_directory(directory, {"summaries.json": text}, {"compare": table})
+    return results.write_directory(
+        directory, {"summaries.json": text}, {"compare": table}, command="compare", force=force
+    )
 
 
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:

@@ -13,6 +13,9 @@ from typing import Any
 import polars as pl
 import tomli_w
 
+from sim import output_dir
+from sim.output_dir import MANIFEST
+
 RESULTS_ROOT = Path("results")
 
 
@@ -38,11 +41,13 @@ def write_run(
     scenario: dict[str, Any],
     frames: dict[str, pl.DataFrame],
     finish: Callable[[Path], Any] | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """Write summary.json, scenario.toml and one Parquet file per frame atomically; `finish`
     (the report) runs on the staging directory before the rename."""
     texts = {"summary.json": summary_json(summary), "scenario.toml": tomli_w.dumps(scenario)}
-    return write_directory(directory, texts, frames, finish)
+    return write_directory(directory, texts, frames, finish, command="run", force=force)
 
 
 def write_directory(
@@ -50,27 +55,34 @@ def write_directory(
     texts: dict[str, str],
     frames: dict[str, pl.DataFrame],
     finish: Callable[[Path], Any] | None = None,
+    *,
+    command: str,
+    force: bool = False,
 ) -> Path:
-    """Write text files and Parquet frames into a hidden staging directory, then rename it."""
+    """Write text files and Parquet frames into a hidden staging directory, then rename it.
+
+    The manifest is written first, so a staging folder left by a killed process is recognisably
+    this tool's (and removed by the next write into the same parent), and again at the end with
+    every file written, so `--force` can later tell this result from a user's files."""
     directory.parent.mkdir(parents=True, exist_ok=True)
+    output_dir.remove_leftovers(directory.parent)
     staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    if staging.exists():
+    if staging.exists():  # this PID's own name: a dead process's, or an earlier try
         shutil.rmtree(staging)
     staging.mkdir()
     try:
+        (staging / MANIFEST).write_text(output_dir.manifest_text(command, []), encoding="utf-8")
         for name, text in texts.items():
             (staging / name).write_text(text, encoding="utf-8")
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         if finish is not None:
             finish(staging)
-        if directory.exists():
-            retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            directory.rename(retired)
-            staging.rename(directory)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(directory)
+        written = [p.name for p in staging.iterdir()]
+        (staging / MANIFEST).write_text(
+            output_dir.manifest_text(command, written), encoding="utf-8"
+        )
+        output_dir.replace_directory(staging, directory, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -123,17 +123,24 @@ def events_frame(aggs: list[Aggregates]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def save(result: RunResult, out: Path | None) -> Path:
+def save(result: RunResult, out: Path | None, force: bool = False) -> Path:
     """Write the run's files atomically; return the run directory."""
     s = result.scenario
-    label = f"seed{s.scenario.seed}-{s.router.policy}"
-    directory = out or results.new_run_directory(results.RESULTS_ROOT, s.scenario.name, label)
+    directory = out or default_directory(s)
     frames = {"timeseries": result.timeseries, "events": events_frame(result.aggregates)}
     if result.calls_sample is not None:
         frames["calls"] = result.calls_sample
     from sim.report import write_report  # matplotlib loads only when a run is written
 
-    return results.write_run(directory, result.summary, resolved(s), frames, write_report)
+    return results.write_run(
+        directory, result.summary, resolved(s), frames, write_report, force=force
+    )
+
+
+def default_directory(s: Scenario) -> Path:
+    """results/<name>/<stamp>-seed<N>-<policy>, a new folder."""
+    label = f"seed{s.scenario.seed}-{s.router.policy}"
+    return results.new_run_directory(results.RESULTS_ROOT, s.scenario.name, label)
 
 
 def _fmt(value: Any, kind: str = "") -> str:

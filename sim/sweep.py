@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,7 +23,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import qmc
 
-from sim import compare, economics, engine, grid, metrics, results
+from sim import compare, economics, engine, grid, metrics, output_dir, results
 from sim.executors import Workers
 from sim.problems import BadInput, toml_value
 from sim.scenario import Scenario
@@ -102,34 +104,53 @@ def plan(file: Path, overrides: list[str], axes: list[str], random: int | None =
     return Plan(base.scenario.name, paths, points, scenarios, fingerprint)
 
 
-def check_out(out: Path, plan: Plan) -> None:
-    """Refuse an --out that holds something other than this same sweep."""
-    manifest = out / MANIFEST
-    if manifest.is_file():
-        found = json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
-        if found != plan.fingerprint:
-            raise BadInput(
-                [
-                    f"--out {out}: holds a different sweep (fingerprint {found}, this one "
-                    f"{plan.fingerprint}); expected the same FILE, --grid, --random, --set, "
-                    "--seed and --replications to resume it, or a new directory"
-                ]
-            )
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BadInput([f"--out {out}: not empty and not a sweep; expected a new directory"])
+def check_path(out: Path, force: bool, default: bool = False) -> None:
+    """The output contract before the plan is built: a folder holding a sweep is resumed (or, with
+    --force, replaced; see `check_out`) when it holds nothing else; any other --out follows the
+    rules every command follows."""
+    found = output_dir.read_manifest(out) if out.is_dir() else None
+    is_sweep = found is not None and "fingerprint" in found
+    # for a sweep, force=True leaves only what no flag can fix: strangers, an unwritable parent
+    output_dir.check_directory(out, force or is_sweep, default)
+
+
+def check_out(out: Path, plan: Plan, force: bool = False, default: bool = False) -> None:
+    """Refuse an --out that holds a different sweep, unless --force replaces it."""
+    check_path(out, force, default)
+    found = output_dir.read_manifest(out) if out.is_dir() else None
+    if found is None or "fingerprint" not in found or found["fingerprint"] == plan.fingerprint:
+        return
+    if not force:
+        raise BadInput(
+            [
+                f"--out: got {toml_value(str(out))}; expected the same FILE, --grid, --random, "
+                "--set, --seed and --replications to resume the sweep it holds (fingerprint "
+                f"{found['fingerprint']}, this one {plan.fingerprint}), a new folder, or --force "
+                "to replace it"
+            ]
+        )
 
 
 def start_out(out: Path, plan: Plan) -> None:
-    """Write the manifest that lets a rerun recognise (and resume) this sweep."""
-    if (out / MANIFEST).is_file():
+    """Write the manifest that lets a rerun recognise (and resume) this sweep; a previous result
+    that `check_out` let --force replace is removed first (a sweep writes in place)."""
+    found = output_dir.read_manifest(out) if out.is_dir() else None
+    if found is not None and found.get("fingerprint") == plan.fingerprint:
         return
-    manifest = {
-        "fingerprint": plan.fingerprint,
-        "scenario": plan.name,
-        "paths": plan.paths,
-        "points": [{p: toml_value(v) for p, v in point.items()} for point in plan.points],
-    }
-    text = json.dumps(manifest, indent=2) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    output_dir.remove_leftovers(out.parent)
+    if found is not None:
+        retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(retired)
+        shutil.rmtree(retired)
+    text = output_dir.manifest_text(
+        "sweep",
+        ["runs", "sweep.parquet", "errors.json", "sweep.png"],
+        fingerprint=plan.fingerprint,
+        scenario=plan.name,
+        paths=plan.paths,
+        points=[{p: toml_value(v) for p, v in point.items()} for point in plan.points],
+    )
     results.write_file(out / MANIFEST, lambda path: path.write_text(text, encoding="utf-8"))
 
 

@@ -196,8 +196,12 @@ def _trace_path(trace: Path, out: Path | None) -> str:
     return str(trace.resolve())
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path through a temporary file and a rename: never half a file."""
+def write_atomically(path: Path, text: str, force: bool = False) -> None:
+    """Write text to path through a temporary file and a rename: never half a file. The output
+    contract is checked again here: the file may have appeared while the trace was read."""
+    from sim.output_dir import check_file
+
+    check_file(path, force)
     handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
     umask = os.umask(0)
     os.umask(umask)

@@ -48,6 +48,7 @@ def test_csv_parquet_and_jsonl_give_the_same_fragment(tmp_path):
         assert sorted(p.name for p in out.iterdir()) == [
             "calibration.json",
             "calibration.toml",
+            "manifest.json",
             "reliability.png",
         ]
         assert (out / "reliability.png").read_bytes().startswith(b"\x89PNG")

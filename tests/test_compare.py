@@ -278,7 +278,11 @@ def test_frontier_marks_agree_with_the_values(triage):
 def test_files_hold_what_was_printed(triage):
     summaries, out = triage
     assert sorted(p.name for p in out.parent.iterdir()) == ["out"]  # no staging left behind
-    assert sorted(p.name for p in out.iterdir()) == ["compare.parquet", "summaries.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare.parquet",
+        "manifest.json",
+        "summaries.json",
+    ]
     assert json.loads((out / "summaries.json").read_text()) == summaries
     table = pl.read_parquet(out / "compare.parquet")
     assert table.height == len(summaries)

@@ -57,6 +57,7 @@ def test_json_output_has_every_key_and_files_agree(tmp_path):
     assert validate(resolved).scenario.horizon_days == 0.5
     assert sorted(p.name for p in out.iterdir()) == [
         "events.parquet",
+        "manifest.json",
         "report-cost.png",
         "report-latency.png",
         "report-rates.png",
@@ -99,7 +100,7 @@ def test_human_table_and_default_directory(tmp_path, monkeypatch):
 def test_rerun_into_same_out_replaces_atomically(tmp_path):
     out = tmp_path / "run"
     assert run("--json", "--out", str(out), "--seed", "1").exit_code == 0
-    assert run("--json", "--out", str(out), "--seed", "2").exit_code == 0
+    assert run("--json", "--out", str(out), "--seed", "2", "--force").exit_code == 0
     assert json.loads((out / "summary.json").read_text())["seed"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 

@@ -115,7 +115,7 @@ def test_a_different_sweep_into_the_same_out_is_refused(grid_sweep):
     result = cli("sweep", TRIAGE, *SHORT, "--grid", "router.threshold=0.6:0.9:4", "--out", out)
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"--out {out}: holds a different sweep") and "expected the same" in line
+    assert line.startswith(f'--out: got "{out}"; expected the same FILE') and "--force" in line
 
 
 def test_latin_hypercube_puts_one_point_in_each_slice():
