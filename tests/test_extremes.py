@@ -257,9 +257,43 @@ def _boundschecked(tmp_path: Path, scenario_files: list[str]) -> None:
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
+HELPERS_BOUNDSCHECKED = """
+import math
+import numpy as np
+from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
+from sim.kernels.teacher import RING_MINUTES, teacher_start
+hist = np.zeros(LATENCY_BINS, dtype=np.int64)
+for v in (math.inf, -math.inf, math.nan, 1e300, -1.0, 0.0, 1e-4, 1.0, 1e6, 1.0141e6):
+    hist[latency_bin(v)] += 1
+for q in (0.0, 0.5, 0.99, 1.0):
+    histogram_quantile(hist, q, 1e300)
+ring = np.full((RING_MINUTES, 2), -1, dtype=np.int64)
+state = np.zeros(6, dtype=np.int64)
+for ready in (0.0, 59.9, 1e12, 1e15, 1e40, math.inf, math.nan):
+    teacher_start(ready, 1, ring, state, np.zeros((0, 2)), math.inf)
+print("ok")
+"""
+
+
+def test_index_helpers_stay_in_bounds_under_numba_boundscheck(tmp_path):
+    """The helpers that compute indices, compiled fresh with bounds checks (an index out of range
+    raises IndexError instead of corrupting memory), fed infinities, NaN and huge times."""
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    done = subprocess.run(
+        [sys.executable, "-c", HELPERS_BOUNDSCHECKED],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+@pytest.mark.slow
 def test_kernels_stay_in_bounds_under_numba_boundscheck(tmp_path):
-    """The corners scenario with every kernel compiled fresh with bounds checks (an index out of
-    range raises IndexError instead of corrupting memory)."""
+    """Both corners scenarios with every kernel compiled fresh with bounds checks (about 35 s of
+    compiling: behind the slow marker)."""
     _boundschecked(tmp_path, [])
 
 
