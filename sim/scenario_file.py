@@ -413,7 +413,7 @@ def _percent(error: Any, bounds: dict[str, Any]) -> str:
     value = error.get("input")
     if bounds.get("ge") != 0 or bounds.get("le") != 1 or isinstance(value, bool):
         return ""
-    if isinstance(value, int | float) and 1 < value <= 100:
+    if isinstance(value, int | float) and 2 <= value <= 100:  # 1.5 is a slip, not 1.5%
         return f"; {_number(float(value))} looks like a percentage: {value / 100:g}"
     return ""
 
