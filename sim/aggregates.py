@@ -32,6 +32,8 @@ class Aggregates:
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (time_s, kind, detail)
     kernel_s: float = 0.0  # seconds inside the data-plane kernel (fast engine only)
     pool_mean_occupancy: float = float("nan")  # time-averaged requests in the pool (reference)
+    student_backlog_s: float = 0.0  # after the horizon, until the student pool has drained
+    kernel_clamped: int = 0  # indices the kernels clamped instead of trusting (0 in a sound run)
 
     @classmethod
     def empty(

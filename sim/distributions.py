@@ -9,6 +9,7 @@ logit(u) for the tails (u < 1/128 or u > 127/128), so extreme quantiles stay acc
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,8 @@ def frozen(dist: Any) -> Any:
     if isinstance(dist, Beta):
         return stats.beta(dist.a, dist.b)
     if isinstance(dist, LogitNormal):
+        if dist.sigma == 0:  # scipy's normal with scale 0 is undefined (NaN), not a point mass
+            return _ConstantDist(float(special.expit(dist.mu)))
         return _LogitNormalDist(dist.mu, dist.sigma)
     if isinstance(dist, Empirical):
         return samples.EmpiricalDist(samples.load(dist.path, dist.column))
@@ -138,8 +141,14 @@ def build_tables(dists: list[Any]) -> QuantileTables:
         if isinstance(dist, Exponential):
             spec[i] = (KIND_EXPONENTIAL, dist.mean)
             continue
-        f = frozen(dist)
-        table[i, :LOWER_START] = f.ppf(u_body)
-        table[i, LOWER_START:UPPER_START] = f.ppf(u_low)
-        table[i, UPPER_START:] = f.ppf(u_high)
+        # validation bounds every parameter so these stay finite; scipy's warnings at the far
+        # tails (an underflow to 0, say) are expected there and must not reach the user raw
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            f = frozen(dist)
+            table[i, :LOWER_START] = f.ppf(u_body)
+            table[i, LOWER_START:UPPER_START] = f.ppf(u_low)
+            table[i, UPPER_START:] = f.ppf(u_high)
+        if not np.isfinite(table[i]).all():  # the kernels index with these values: never NaN
+            raise ValueError(f"a quantile table of {dist!r} is not finite")
     return QuantileTables(spec, table)

@@ -16,10 +16,12 @@ from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
 from sim.kernels.teacher import RING_MINUTES
 from sim.kernels.tick import (
+    LATENCY_MAX,
     REC_FIELDS,
     REPLAY_FIELDS,
     SAMPLE_COLUMNS,
     STATE_CALL_INDEX,
+    STATE_CLAMPED,
     STATE_FIELDS,
     STATE_PENDING,
     STATE_SAMPLE_OVERFLOW,
@@ -161,7 +163,7 @@ class DataPlane:
         self.kernel_s += time.perf_counter() - started
         agg.histogram += self.tick_hist
         agg.first_histogram += self.tick_first_hist
-        agg.latency_p99_s[k] = histogram_quantile(self.tick_hist, 0.99)
+        agg.latency_p99_s[k] = histogram_quantile(self.tick_hist, 0.99, agg.values[k, LATENCY_MAX])
         if rows:
             agg.sample.append(np.column_stack([np.full(rows, k), sample[:rows]]))
         agg.sample_overflow = bool(self.state[STATE_SAMPLE_OVERFLOW])
@@ -236,6 +238,9 @@ def run_replication(
     finally:
         plane.close()
     agg.kernel_s = plane.kernel_s
+    agg.kernel_clamped = int(plane.state[STATE_CLAMPED])
+    # work admitted before the horizon but not done by it (the slots' last finish times)
+    agg.student_backlog_s = max(0.0, float(plane.free_at.max()) - scenario.horizon_s)
     agg.alerts = monitor.alerts
     agg.monitor_rate = monitor.rate
     return agg

@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim import economics, verdict
+from sim import economics, extremes, verdict
 from sim.aggregates import Aggregates
 from sim.kernels import tick
-from sim.kernels.histogram import histogram_quantile
+from sim.kernels.histogram import OVERFLOW, histogram_quantile
 from sim.scenario import Scenario
 
 RATE_METRICS = (
@@ -30,10 +30,13 @@ SCALAR_METRICS = (
     "latency_p50_s",
     "latency_p95_s",
     "latency_p99_s",
+    "latency_max_s",
+    "latency_overflow_share",
     "first_answer_p99_s",
     "slo_attainment",
     "queue_wait_mean_s",
     "student_utilization",
+    "student_backlog_s",
     "override_rate",
     "failed_rate",
     "cost_per_call_usd",
@@ -52,7 +55,11 @@ SCALAR_METRICS = (
     "teacher_call_rate",
     "teacher_wait_mean_s",
     "human_wait_mean_s",
+    "kernel_clamped",
 )
+
+
+INTEGER_METRICS = ("calls", "alerts", "retrains", "kernel_clamped")
 
 
 def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
@@ -166,7 +173,11 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
             return x / calls if calls > 0 else math.nan
 
         hist = agg.histogram
-        quantiles = {q: float(histogram_quantile(hist, q)) for q in (0.5, 0.95, 0.99)}
+        # a quantile beyond the histogram's top is the largest latency (an upper bound; a warning
+        # and latency_overflow_share say so), never the top edge
+        top = float(agg.values[:, tick.LATENCY_MAX].max(initial=0.0))
+        first_top = float(agg.values[:, tick.FIRST_MAX].max(initial=0.0))
+        quantiles = {q: float(histogram_quantile(hist, q, top)) for q in (0.5, 0.95, 0.99)}
         answered = row["answered"]
         deadline = scenario.router.deadline_s
         cost = {name: row[name] for name in economics.COST_TERMS}
@@ -187,12 +198,20 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "latency_p50_s": quantiles[0.5],
                 "latency_p95_s": quantiles[0.95],
                 "latency_p99_s": quantiles[0.99],
-                "first_answer_p99_s": float(histogram_quantile(agg.first_histogram, 0.99)),
+                "latency_max_s": top if answered else math.nan,
+                "latency_overflow_share": (
+                    float(hist[OVERFLOW]) / answered if answered else math.nan
+                ),
+                "first_answer_p99_s": float(
+                    histogram_quantile(agg.first_histogram, 0.99, first_top)
+                ),
                 "slo_attainment": rate(row["slo_met"]) if deadline > 0 else None,
                 "queue_wait_mean_s": (
                     row["wait_sum_s"] / row["student_calls"] if row["student_calls"] else 0.0
                 ),
-                "student_utilization": row["busy_s"] / (slots * scenario.horizon_s),
+                # busy time inside the horizon over capacity time: at most 1 but for rounding
+                "student_utilization": min(1.0, row["busy_s"] / (slots * scenario.horizon_s)),
+                "student_backlog_s": agg.student_backlog_s,
                 "override_rate": rate(row["overrides"]),
                 "failed_rate": rate(row["failed"]),
                 "cost": cost,
@@ -220,6 +239,7 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                 "teacher_call_rate": rate(row["teacher_calls"]),
                 "teacher_wait_mean_s": _ratio(row["teacher_wait_sum_s"], row["teacher_calls"]),
                 "human_wait_mean_s": _ratio(row["human_wait_sum_s"], row["human_reviews"]),
+                "kernel_clamped": agg.kernel_clamped,
             }
         )
     return rows
@@ -316,7 +336,7 @@ def summarize(
     for name in SCALAR_METRICS:
         mean, interval = mean_and_ci([r[name] for r in reps])
         summary[name] = _clean(mean)
-        if name in ("calls", "alerts", "retrains") and len(aggs) == 1 and mean is not None:
+        if name in INTEGER_METRICS and len(aggs) == 1 and mean is not None:
             summary[name] = int(mean)
         if interval is not None:
             ci[name] = interval
@@ -337,5 +357,8 @@ def summarize(
     summary["secondary"] = secondary_table(scenario, aggs)
     summary["observed_error_ci95"] = observed_error_interval(aggs)
     summary["ci95"] = ci if len(aggs) >= 2 else {}
-    summary["warnings"] = verdict.warnings(scenario, summary, timeseries(raw))
+    summary["warnings"] = [  # a careless input first: it explains the rest
+        *extremes.warnings(scenario, summary),
+        *verdict.warnings(scenario, summary, timeseries(raw)),
+    ]
     return summary

@@ -61,6 +61,7 @@ class KernelParameters:
         models[tick.USD_PER_TOKEN_IN] = scenario.teacher.input_usd_per_mtok / 1e6
         models[tick.USD_PER_TOKEN_OUT] = scenario.teacher.output_usd_per_mtok / 1e6
         models[tick.NORMAL] = add(STANDARD_NORMAL)
+        models[tick.HORIZON_S] = scenario.horizon_s
         _verifier_and_human(scenario, models, add)
         router = scenario.router
         models[tick.DEADLINE_S] = router.deadline_s

@@ -263,7 +263,9 @@ class ReferenceRun:
                 assert abs(wait - projected) < 1e-6, "the pool is not FIFO"
                 counts[tick.STUDENT_CALLS] += 1
                 values[tick.WAIT_SUM] += wait
-                values[tick.BUSY_S] += service
+                # only the part served before the horizon (the rest is the backlog)
+                horizon = self.s.horizon_s
+                values[tick.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
                 values[tick.SOJOURN_SUM] += env.now - arrival
                 if policy == "verify":
                     assert s.verifier is not None
@@ -349,9 +351,11 @@ class ReferenceRun:
                 counts[tick.SLO_MET] += 1
             values[tick.LATENCY_SUM] += latency
             values[tick.ANSWERED] += 1
+            values[tick.LATENCY_MAX] = max(values[tick.LATENCY_MAX], latency)
             self.tick_hists[k, latency_bin(latency)] += 1
             first = latency if first is None else first
         if first is not None:
+            values[tick.FIRST_MAX] = max(values[tick.FIRST_MAX], first)
             self.first_hists[k, latency_bin(first)] += 1
         if self.sample_every and self.calls % self.sample_every == 0:
             fell_back = fallback is not None and policy in ("cascade", "verify")
@@ -383,12 +387,15 @@ class ReferenceRun:
         self.env.run()
         self._pool_changes(0)
         for k in range(self.agg.ticks):
-            self.agg.latency_p99_s[k] = histogram_quantile(self.tick_hists[k], 0.99)
+            self.agg.latency_p99_s[k] = histogram_quantile(
+                self.tick_hists[k], 0.99, self.agg.values[k, tick.LATENCY_MAX]
+            )
         self.agg.histogram[:] = self.tick_hists.sum(axis=0)
         self.agg.first_histogram[:] = self.first_hists.sum(axis=0)
         self.agg.alerts = monitor.alerts
         self.agg.monitor_rate = monitor.rate
         self.agg.pool_mean_occupancy = self.pool_area / self.s.horizon_s
+        self.agg.student_backlog_s = max(0.0, max(self.slot_free) - self.s.horizon_s)
         return self.agg
 
 

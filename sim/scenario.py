@@ -29,43 +29,87 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 
+# Upper bounds. Every number reaches arithmetic (sums over billions of calls, exp of a normal
+# quantile, a time turned into a minute index), so each is bounded to where that arithmetic stays
+# finite and exact enough, far beyond what any real scenario uses; each bound is in the field's
+# description, so the field reference states it.
+DAY_S = 86400.0
+MAX_SECONDS = DAY_S  # one latency, service or review time: a day (medians, means, constants)
+MAX_VALUE = 1e9  # any distribution's value or scale (tokens, seconds, ...), before its own bound
+MAX_TOKENS = 1e7  # tokens in one call: ten million, five times the longest context windows
+MAX_SIGMA = 10.0  # of a log: exp(10 · 8.2), the table's farthest quantile, is 4e35, still finite
+MAX_SHAPE = 1e6  # beta shapes: beyond this the distribution is a constant to double precision
+MAX_USD_PER_MTOK = 1e6  # a million dollars per million tokens: 10,000× the dearest model
+MAX_USD = 1e6  # one call's, review's, label's price, or one GPU hour
+MAX_BUDGET_USD = 1e12  # a one-time or monthly budget: a trillion dollars
+MAX_DAYS = 36500.0  # a hundred years: any day, ramp or interval
+MAX_FACTOR = 1e9  # weights and day factors (only their ratios matter)
+PerToken = Annotated[float, Field(ge=0.0, le=60.0, allow_inf_nan=False)]  # seconds per token
+Price = Annotated[float, Field(ge=0.0, le=MAX_USD, allow_inf_nan=False)]
+Budget = Annotated[float, Field(ge=0.0, le=MAX_BUDGET_USD, allow_inf_nan=False)]
+Day = Annotated[float, Field(ge=0.0, le=MAX_DAYS, allow_inf_nan=False)]
+Factor = Annotated[float, Field(ge=0.0, le=MAX_FACTOR, allow_inf_nan=False)]
+
 
 class Constant(Strict):
     """Always the same value."""
 
     dist: Literal["constant"] = "constant"
-    value: NonNegative = Field(description="the value")
+    value: float = Field(
+        ge=0.0, le=MAX_VALUE, allow_inf_nan=False, description="the value (at most 1e9)"
+    )
 
 
 class Exponential(Strict):
     """Exponential with the given mean."""
 
     dist: Literal["exponential"]
-    mean: Positive = Field(description="mean")
+    mean: float = Field(gt=0.0, le=MAX_VALUE, allow_inf_nan=False, description="mean (at most 1e9)")
 
 
 class Lognormal(Strict):
     """Lognormal: median · exp(sigma · Z)."""
 
     dist: Literal["lognormal"]
-    median: Positive = Field(description="median (exp of the log-mean)")
-    sigma: NonNegative = Field(description="standard deviation of the log")
+    median: float = Field(
+        gt=0.0,
+        le=MAX_VALUE,
+        allow_inf_nan=False,
+        description="median (exp of the log-mean; at most 1e9)",
+    )
+    sigma: float = Field(
+        ge=0.0,
+        le=MAX_SIGMA,
+        allow_inf_nan=False,
+        description="standard deviation of the log (at most 10: its tail stays finite)",
+    )
 
 
 class Beta(Strict):
     """Beta(a, b) on [0, 1]."""
 
     dist: Literal["beta"]
-    a: Positive = Field(description="first shape parameter")
-    b: Positive = Field(description="second shape parameter")
+    a: float = Field(
+        gt=0.0, le=MAX_SHAPE, allow_inf_nan=False, description="first shape parameter (≤ 1e6)"
+    )
+    b: float = Field(
+        gt=0.0, le=MAX_SHAPE, allow_inf_nan=False, description="second shape parameter (≤ 1e6)"
+    )
 
 
 class LogitNormal(Strict):
     """Logistic of a normal: 1 / (1 + exp(-(mu + sigma · Z))), on (0, 1)."""
 
     dist: Literal["logit_normal"]
-    mu: Annotated[float, Field(allow_inf_nan=False)] = Field(description="mean of the logit")
-    sigma: NonNegative = Field(description="standard deviation of the logit")
+    mu: float = Field(
+        ge=-100.0, le=100.0, allow_inf_nan=False, description="mean of the logit, in [-100, 100]"
+    )
+    sigma: float = Field(
+        ge=0.0,
+        le=MAX_SIGMA,
+        allow_inf_nan=False,
+        description="standard deviation of the logit (at most 10)",
+    )
 
 
 class Empirical(Strict):
@@ -93,6 +137,23 @@ Distribution = Annotated[
 ]
 
 
+def _scale_at_most(dist: Any, limit: str, value_limit: float) -> Any:
+    """Refuse a distribution whose typical value (constant, mean, median) exceeds a bound."""
+    for name in ("value", "mean", "median"):
+        value = getattr(dist, name, None)
+        if isinstance(value, float | int) and value > value_limit:
+            raise ValueError(f"got {name} = {show(value)}; expected at most {limit}")
+    return dist
+
+
+def _seconds_at_most_a_day(dist: Any) -> Any:
+    return _scale_at_most(dist, "86400 s (a day)", MAX_SECONDS)
+
+
+def _tokens_at_most(dist: Any) -> Any:
+    return _scale_at_most(dist, "10000000 tokens", MAX_TOKENS)
+
+
 class ScenarioMeta(Strict):
     """[scenario]: what is simulated, for how long, with which randomness."""
 
@@ -102,7 +163,9 @@ class ScenarioMeta(Strict):
         description="names results/<name>/; letters, digits, '.', '_' and '-'",
     )
     description: str = Field("", description="one line for people")
-    horizon_days: Positive = Field(description="simulated time in days")
+    horizon_days: float = Field(
+        gt=0.0, le=MAX_DAYS, allow_inf_nan=False, description="simulated time in days (≤ 36500)"
+    )
     seed: int = Field(0, ge=0, description="root of the one SeedSequence every stream comes from")
     replications: int = Field(1, ge=1, le=10000, description="independent runs; CIs need 2 or more")
     tick_s: Positive = Field(3600.0, description="control-plane step in seconds")
@@ -160,11 +223,11 @@ class Traffic(Strict):
         0.0, ge=0.0, lt=1.0, description="a in 1 + a·cos(2π(hour − peak_hour)/24); 0 ≤ a < 1"
     )
     peak_hour: float = Field(14.0, ge=0.0, lt=24.0, description="hour of the daily peak")
-    weekly: list[NonNegative] = Field(
+    weekly: list[Factor] = Field(
         default_factory=lambda: [1.0] * 7,
         min_length=7,
         max_length=7,
-        description="seven day factors, day 0 a Monday; normalised to mean 1",
+        description="seven day factors (each ≤ 1e9), day 0 a Monday; normalised to mean 1",
     )
     growth_per_month: float = Field(
         0.0, gt=-1.0, le=100.0, description="compound growth per 30-day month"
@@ -214,14 +277,25 @@ class Segment(Strict):
     """[[segments]]: one slice of the traffic with its own tokens, accuracies and confidences."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$", description="unique name")
-    weight: NonNegative = Field(description="share of traffic at day 0 (weights are normalised)")
-    tokens_in: Distribution = Field(description="prompt tokens per call (a distribution)")
-    tokens_out: Distribution = Field(description="completion tokens per call (a distribution)")
+    weight: Factor = Field(
+        description="share of traffic at day 0 (weights are normalised; each ≤ 1e9)"
+    )
+    tokens_in: Distribution = Field(
+        description="prompt tokens per call (a distribution; constant, mean or median ≤ 1e7)"
+    )
+    tokens_out: Distribution = Field(
+        description="completion tokens per call (a distribution; constant, mean or median ≤ 1e7)"
+    )
     student_accuracy: Probability = Field(description="accuracy of a student trained on it")
     teacher_accuracy: Probability = Field(description="accuracy of the teacher")
     confidence_correct: Distribution = Field(description="student confidence when right, on [0, 1]")
     confidence_wrong: Distribution = Field(description="student confidence when wrong, on [0, 1]")
     in_training: bool = Field(True, description="did the first student see this segment?")
+
+    @field_validator("tokens_in", "tokens_out")
+    @classmethod
+    def _tokens_bounded(cls, dist: Any) -> Any:
+        return _tokens_at_most(dist)
 
     @field_validator("confidence_correct", "confidence_wrong")
     @classmethod
@@ -244,28 +318,49 @@ class Student(Strict):
 
     servers: int = Field(ge=1, le=100000, description="GPU servers, each paid busy or idle")
     concurrency: int = Field(1, ge=1, le=1024, description="requests one server runs at once")
-    service_s: Distribution = Field(description="service time per request in seconds")
-    seconds_per_output_token: NonNegative = Field(0.0, description="added per output token")
-    gpu_hour_usd: NonNegative = Field(description="price of one server per hour")
+    service_s: Distribution = Field(
+        description="service time per request in seconds (constant, mean or median ≤ 86400)"
+    )
+    seconds_per_output_token: PerToken = Field(0.0, description="added per output token (≤ 60)")
+    gpu_hour_usd: Price = Field(description="price of one server per hour (≤ 1e6)")
     unseen_accuracy: Probability = Field(
         0.5, description="accuracy on segments it was never trained on"
     )
+
+    @field_validator("service_s")
+    @classmethod
+    def _service_bounded(cls, dist: Any) -> Any:
+        return _seconds_at_most_a_day(dist)
 
 
 class Outage(Strict):
     """One teacher outage."""
 
-    start_day: NonNegative = Field(description="day the outage starts")
-    hours: Positive = Field(description="how long it lasts")
+    start_day: Day = Field(description="day the outage starts (≤ 36500)")
+    hours: float = Field(
+        gt=0.0, le=MAX_DAYS * 24, allow_inf_nan=False, description="how long it lasts (≤ 876000)"
+    )
 
 
 class Teacher(Strict):
     """[teacher]: the frontier model behind an API, unlimited concurrency unless rate limited."""
 
-    input_usd_per_mtok: NonNegative = Field(description="price per million prompt tokens")
-    output_usd_per_mtok: NonNegative = Field(description="price per million completion tokens")
-    latency_s: Distribution = Field(description="time to first token, or the whole call")
-    seconds_per_output_token: NonNegative = Field(0.0, description="added per output token")
+    input_usd_per_mtok: float = Field(
+        ge=0.0,
+        le=MAX_USD_PER_MTOK,
+        allow_inf_nan=False,
+        description="USD per million prompt tokens (≤ 1e6)",
+    )
+    output_usd_per_mtok: float = Field(
+        ge=0.0,
+        le=MAX_USD_PER_MTOK,
+        allow_inf_nan=False,
+        description="USD per million completion tokens (≤ 1e6)",
+    )
+    latency_s: Distribution = Field(
+        description="time to first token, or the whole call (constant, mean or median ≤ 86400)"
+    )
+    seconds_per_output_token: PerToken = Field(0.0, description="added per output token (≤ 60)")
     rate_limit_per_min: int = Field(
         0, ge=0, le=10_000_000, description="calls that may start in any minute; 0 = unlimited"
     )
@@ -273,6 +368,11 @@ class Teacher(Strict):
     on_teacher_unavailable: Literal["return_student", "fail"] = Field(
         "return_student", description="what a fallback does during an outage"
     )
+
+    @field_validator("latency_s")
+    @classmethod
+    def _latency_bounded(cls, dist: Any) -> Any:
+        return _seconds_at_most_a_day(dist)
 
 
 Policy = Literal["teacher_only", "student_only", "cascade", "verify", "ensemble"]
@@ -289,24 +389,35 @@ class Router(Strict):
     segment_thresholds: dict[str, Probability] = Field(
         default_factory=dict, description="per-segment thresholds, e.g. { long_tail = 0.95 }"
     )
-    deadline_s: NonNegative = Field(0.0, description="0 = no deadline")
+    deadline_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=30 * DAY_S,
+        allow_inf_nan=False,
+        description="0 = no deadline (≤ 2592000, 30 days)",
+    )
     on_deadline: Literal["return_student", "fail"] = Field(
         "return_student", description="what a fallback late past the deadline does"
     )
-    bypass_queue_s: NonNegative = Field(
-        0.0, description="0 = off; a longer student queue wait sends the call to the teacher"
+    bypass_queue_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=30 * DAY_S,
+        allow_inf_nan=False,
+        description="0 = off; a longer student queue wait sends the call to the teacher "
+        "(≤ 2592000, 30 days)",
     )
 
 
 class Economics(Strict):
     """[economics]: one-time and running costs of distilling (the seed's D, T, M)."""
 
-    dataset_usd: NonNegative = Field(0.0, description="D, paid on day 0")
-    training_usd: NonNegative = Field(0.0, description="T, paid on day 0")
-    maintenance_usd_per_month: NonNegative = Field(
-        0.0, description="M per 30-day month, accrued tick by tick"
+    dataset_usd: Budget = Field(0.0, description="D, paid on day 0 (≤ 1e12)")
+    training_usd: Budget = Field(0.0, description="T, paid on day 0 (≤ 1e12)")
+    maintenance_usd_per_month: Budget = Field(
+        0.0, description="M per 30-day month, accrued tick by tick (≤ 1e12)"
     )
-    engineer_day_usd: NonNegative = Field(0.0, description="price of one engineer day")
+    engineer_day_usd: Price = Field(0.0, description="price of one engineer day (≤ 1e6)")
 
 
 class Verifier(Strict):
@@ -319,32 +430,45 @@ class Verifier(Strict):
         description="ρ: its misses concentrate on the student's most confident wrong answers "
         "(Gaussian copula; recall stays exact); 1 = it only catches what a threshold would",
     )
-    usd_per_call: NonNegative = Field(0.0, description="price of one verification")
+    usd_per_call: Price = Field(0.0, description="price of one verification (≤ 1e6)")
     latency_s: Distribution = Field(
-        default_factory=lambda: Constant(value=0.0), description="time one verification takes"
+        default_factory=lambda: Constant(value=0.0),
+        description="time one verification takes (constant, mean or median ≤ 86400)",
     )
     on_flag: Literal["teacher", "human"] = Field(
         "teacher", description="where a flagged call goes: teacher or human review"
     )
 
+    @field_validator("latency_s")
+    @classmethod
+    def _latency_bounded(cls, dist: Any) -> Any:
+        return _seconds_at_most_a_day(dist)
+
 
 class Human(Strict):
     """[human]: people reviewing flagged calls, a FIFO pool when reviewers > 0."""
 
-    usd_per_review: NonNegative = Field(description="price of one review")
+    usd_per_review: Price = Field(description="price of one review (≤ 1e6)")
     reviewers: int = Field(0, ge=0, le=100000, description="0 = unlimited")
-    review_s: Distribution = Field(description="time one review takes")
+    review_s: Distribution = Field(
+        description="time one review takes (constant, mean or median ≤ 86400)"
+    )
     accuracy: Probability = Field(1.0, description="probability a review's answer is right")
+
+    @field_validator("review_s")
+    @classmethod
+    def _review_bounded(cls, dist: Any) -> Any:
+        return _seconds_at_most_a_day(dist)
 
 
 class MixDrift(Strict):
     """[[drift]] kind = "mix": traffic shares move linearly to `weights` over ramp_days."""
 
     kind: Literal["mix"]
-    start_day: NonNegative = Field(description="day the shift starts")
-    ramp_days: NonNegative = Field(0.0, description="days to reach the new weights (0 = a step)")
-    weights: dict[str, NonNegative] = Field(
-        description="target weight per segment (unnamed segments keep their share)"
+    start_day: Day = Field(description="day the shift starts (≤ 36500)")
+    ramp_days: Day = Field(0.0, description="days to reach the new weights (0 = a step; ≤ 36500)")
+    weights: dict[str, Factor] = Field(
+        description="target weight per segment (unnamed segments keep their share; each ≤ 1e9)"
     )
 
 
@@ -353,8 +477,8 @@ class ConceptDrift(Strict):
 
     kind: Literal["concept"]
     segment: str = Field(description="the segment whose answers change")
-    start_day: NonNegative = Field(description="day the change starts")
-    ramp_days: NonNegative = Field(0.0, description="days over which it completes")
+    start_day: Day = Field(description="day the change starts (≤ 36500)")
+    ramp_days: Day = Field(0.0, description="days over which it completes (≤ 36500)")
     stale_student_accuracy: Probability = Field(
         description="accuracy a student trained before the change ends at (the teacher adapts)"
     )
@@ -364,9 +488,14 @@ class RandomWalkDrift(Strict):
     """[[drift]] kind = "random_walk": shares wander (log-normal steps), for stress tests."""
 
     kind: Literal["random_walk"]
-    start_day: NonNegative = Field(0.0, description="day the wandering starts")
-    volatility_per_month: NonNegative = Field(
-        description="standard deviation of each segment's log-share change over 30 days"
+    start_day: Day = Field(0.0, description="day the wandering starts (≤ 36500)")
+    volatility_per_month: float = Field(
+        ge=0.0,
+        # 2 already multiplies a share by e^±2 in a month; a hundred years of it stays far inside
+        # exp's range, where a larger value sends every call to one segment
+        le=2.0,
+        allow_inf_nan=False,
+        description="standard deviation of each segment's log-share change over 30 days (≤ 2)",
     )
 
 
@@ -384,12 +513,18 @@ class Secondary(Strict):
 class Monitoring(Strict):
     """[monitoring]: what the team can see — a leading indicator and audited samples."""
 
-    window_hours: Positive = Field(24.0, description="window of the fallback (or flag) rate")
+    window_hours: float = Field(
+        24.0,
+        gt=0.0,
+        le=MAX_DAYS * 24,
+        allow_inf_nan=False,
+        description="window of the fallback (or flag) rate (≤ 876000)",
+    )
     fallback_rate_alert: Probability = Field(
         0.3, description="alert when the windowed fallback (verify: flag) rate exceeds this"
     )
     audit_rate: Probability = Field(0.0, description="share of calls labelled by people")
-    audit_usd: NonNegative = Field(1.0, description="price of labelling one call")
+    audit_usd: Price = Field(1.0, description="price of labelling one call (≤ 1e6)")
 
 
 class Retraining(Strict):
@@ -398,13 +533,29 @@ class Retraining(Strict):
     trigger: Literal["never", "alert", "schedule"] = Field(
         "never", description="never | alert (a monitoring alert) | schedule (every_days)"
     )
-    every_days: Positive = Field(90.0, description="schedule: days between retrainings")
-    duration_days: NonNegative = Field(7.0, description="the old student serves meanwhile")
-    dataset_calls: NonNegative = Field(
-        20000.0, description="teacher calls to label the new dataset (at teacher prices)"
+    every_days: float = Field(
+        90.0,
+        gt=0.0,
+        le=MAX_DAYS,
+        allow_inf_nan=False,
+        description="schedule: days between retrainings (≤ 36500)",
     )
-    compute_usd: NonNegative = Field(2000.0, description="training compute per retraining")
-    engineer_days: NonNegative = Field(3.0, description="people time per retraining")
+    duration_days: Day = Field(7.0, description="the old student serves meanwhile (≤ 36500)")
+    dataset_calls: float = Field(
+        20000.0,
+        ge=0.0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="teacher calls to label the new dataset (at teacher prices; ≤ 1e12)",
+    )
+    compute_usd: Budget = Field(2000.0, description="training compute per retraining (≤ 1e12)")
+    engineer_days: float = Field(
+        3.0,
+        ge=0.0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="people time per retraining (≤ 1e6)",
+    )
     min_share: Probability = Field(
         0.01, description="segments above this share at retraining time become seen"
     )

@@ -390,7 +390,9 @@ def _describe(error: Any) -> list[str]:
         bounds = field_constraints(info) if info is not None else {}
         bounds = bounds if any(k in bounds for k in ("ge", "gt", "le", "lt")) else error["ctx"]
         noun = "an integer" if _is_integer_field(info) else "a number"
-        return [f"{where}: got {got}; expected {noun} {describe_range(bounds)}"]
+        return [
+            f"{where}: got {got}; expected {noun} {describe_range(bounds)}{_percent(error, bounds)}"
+        ]
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
         ctx = error.get("ctx", {})
         unit = "characters" if kind.startswith("string") else "items"
@@ -404,6 +406,16 @@ def _describe(error: Any) -> list[str]:
         return [f"{where}: got {got}; expected {_TYPE_NAMES[kind]}"]
     expected = re.sub(r"^\w+ should (be )?", "", str(error["msg"]))
     return [f"{where}: got {got}; expected {expected}"]
+
+
+def _percent(error: Any, bounds: dict[str, Any]) -> str:
+    """A hint for a share given as a percentage (85 for 0.85), a careless user's commonest slip."""
+    value = error.get("input")
+    if bounds.get("ge") != 0 or bounds.get("le") != 1 or isinstance(value, bool):
+        return ""
+    if isinstance(value, int | float) and 2 <= value <= 100:  # 1.5 is a slip, not 1.5%
+        return f"; {_number(float(value))} looks like a percentage: {value / 100:g}"
+    return ""
 
 
 # A model validator's line that already starts with its field path ("segments.*.weight: ...").

@@ -6,6 +6,10 @@ MINUTE_S = 60.0
 TEACHER_DOWN = -1.0  # teacher_start's answer when the call would start inside an outage
 TEACHER_TOO_LATE = -2.0  # ... and when it could only start after the latest useful moment
 RING_MINUTES = 1 << 16  # minutes of backlog the limiter can track (45 days)
+# beyond this a time's minute number would not fit the ring's int64 arithmetic: such a call (only
+# a backlog of absurd service times gets there) starts unmetered and counts as clamped
+LIMITER_HORIZON_S = 1e15
+STATE_CLAMPED = 5  # indices and times clamped instead of trusted, anywhere in the kernels
 # the limiter's entries in the kernel's int state array (sim.kernels.tick STATE_*): a run of
 # consecutive full minutes [from, to), skipped in one step
 STATE_FULL_FROM = 2
@@ -40,6 +44,11 @@ def teacher_start(ready_s, limit, ring, state, outages, latest_s):
     minute. A call starts when it is ready if its minute has room, else at the start of the first
     later minute that has. ring[slot] = (minute, calls started in it).
     """
+    if not ready_s < LIMITER_HORIZON_S:
+        state[STATE_CLAMPED] += 1
+        if ready_s > latest_s:
+            return TEACHER_TOO_LATE
+        return TEACHER_DOWN if in_outage(ready_s, outages) else ready_s
     first = int(ready_s // MINUTE_S)
     minute = first
     if state[STATE_FULL_FROM] <= minute < state[STATE_FULL_TO]:

@@ -21,7 +21,8 @@ from sim.kernels.routing import (
     verifier_flags,
 )
 from sim.kernels.sampling import quantile
-from sim.kernels.teacher import (  # noqa: F401  (the state layout's last two entries)
+from sim.kernels.teacher import (  # noqa: F401  (the state layout's last three entries)
+    STATE_CLAMPED,
     STATE_FULL_FROM,
     STATE_FULL_TO,
     TEACHER_DOWN,
@@ -68,7 +69,7 @@ COUNT_FIELDS = 17
 # tick-wide sums: out_values[field]
 LATENCY_SUM = 0
 WAIT_SUM = 1
-BUSY_S = 2
+BUSY_S = 2  # student service time inside the horizon (work past it is the backlog)
 TEACHER_USD = 3
 TEACHER_ONLY_USD = 4
 TEACHER_CALLS = 5
@@ -80,7 +81,9 @@ HUMAN_USD = 10
 ANSWERED = 11  # calls with an answer (the latency histogram's count)
 TEACHER_WAIT_SUM = 12  # rate-limit waits
 HUMAN_WAIT_SUM = 13  # review-queue waits
-VALUE_FIELDS = 14
+LATENCY_MAX = 14  # the largest latency answered in the tick (the histogram's overflow bin's top)
+FIRST_MAX = 15  # ... and the largest time to the first answer shown
+VALUE_FIELDS = 16
 
 # per-call sample columns
 SAMPLE_COLUMNS = (
@@ -147,14 +150,17 @@ COL_AUDIT = 27
 COL_SECONDARY = 28  # first of N_SECONDARY columns
 N_SECONDARY = 29
 AUDIT_RATE = 30
-MODEL_FIELDS = 31
+HORIZON_S = 31  # the end of simulated time: student work after it is backlog, not utilisation
+MODEL_FIELDS = 32
 
 # state entries (carried across ticks)
 STATE_CALL_INDEX = 0
 STATE_SAMPLE_OVERFLOW = 1
 # STATE_FULL_FROM and STATE_FULL_TO (2, 3) belong to sim.kernels.teacher
 STATE_PENDING = 4  # records in the pending heap
-STATE_FIELDS = 5
+# STATE_CLAMPED (5) belongs to sim.kernels.teacher: computed indices (and times) that fell outside
+# their array and were clamped instead
+STATE_FIELDS = 6
 
 # a request record between its routing decision and its settlement (sim.kernels.pending)
 R_READY = 0  # when the fallback can start: the pending heap's key
@@ -307,7 +313,9 @@ def run_tick(
             u = uniforms[ai - 1]
             s = _segment(u[U_SEGMENT], seg_params)
             if replay and replayed[ai - 1, REPLAY_SEGMENT] >= 0.0:
-                s = int(replayed[ai - 1, REPLAY_SEGMENT])
+                s = int(min(replayed[ai - 1, REPLAY_SEGMENT], seg_params.shape[0] - 1.0))
+                if s != replayed[ai - 1, REPLAY_SEGMENT]:
+                    state[STATE_CLAMPED] += 1
             tokens_in = np.floor(
                 quantile(int(seg_params[s, SEG_TOKENS_IN]), u[U_TOKENS_IN], spec, table)
             )
@@ -355,7 +363,10 @@ def run_tick(
                     student_at = t + wait + service
                     counts[STUDENT_CALLS] += 1
                     out_values[WAIT_SUM] += wait
-                    out_values[BUSY_S] += service
+                    # only the part served before the horizon: utilisation never exceeds 1
+                    horizon = m[HORIZON_S]
+                    served_from = min(t + wait, horizon)
+                    out_values[BUSY_S] += min(student_at, horizon) - served_from
                     out_values[SOJOURN_SUM] += wait + service
                     if policy == VERIFY:
                         student_at += quantile(
@@ -400,7 +411,9 @@ def run_tick(
                 fallback == SOURCE_HUMAN and deferred_human
             )
             # a full heap (an extreme backlog) settles the call at once, slightly out of order
-            if defer and ready > t and state[STATE_PENDING] < pending.shape[0]:
+            if defer and ready > t and state[STATE_PENDING] >= pending.shape[0]:
+                state[STATE_CLAMPED] += 1
+            elif defer and ready > t:
                 record[R_READY] = ready
                 record[R_ARRIVAL] = t
                 record[R_SEGMENT] = s
@@ -510,6 +523,10 @@ def run_tick(
                 counts[SLO_MET] += 1
             out_values[LATENCY_SUM] += latency
             out_values[ANSWERED] += 1
+            if latency > out_values[LATENCY_MAX]:
+                out_values[LATENCY_MAX] = latency
+            if not latency < np.inf:  # infinite or NaN: only arithmetic gone wrong gets here
+                state[STATE_CLAMPED] += 1
             latency_k = latency_bin(latency)
             out_hist[latency_k] += 1
             first = latency
@@ -518,6 +535,8 @@ def run_tick(
             shown = student_at if source != SOURCE_TEACHER else min(student_at, answer_at)
             first = shown - arrived
         if first == first:
+            if first > out_values[FIRST_MAX]:
+                out_values[FIRST_MAX] = first
             same = latency_k >= 0 and first == latency
             out_first_hist[latency_k if same else latency_bin(first)] += 1
 
