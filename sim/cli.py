@@ -13,14 +13,17 @@ from rich.console import Console
 
 from sim.problems import BadInput
 from sim.scenario import Scenario
+from sim.usage_errors import UsageGroup
 
 app = typer.Typer(
+    cls=UsageGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Simulate distilling a teacher LLM into a student and routing between them.",
 )
-err = Console(stderr=True)
+# no emoji codes (":b:" in "a:b:3" became a symbol), markup or highlighting in user text
+err = Console(stderr=True, emoji=False, markup=False, highlight=False)
 
 SetOption = Annotated[
     list[str] | None,
@@ -483,7 +486,7 @@ def fit_traffic(
         if json_:
             sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2) + "\n")
         else:
-            fragment.print_fit(result, text, Console())
+            fragment.print_fit(result, text, Console(emoji=False))
             if out is not None:
                 print(f"fragment: {out}")
 

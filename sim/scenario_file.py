@@ -89,6 +89,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file, reporting a missing file or a syntax error with its line and column."""
     file = Path(path)
+    if file.is_dir():
+        raise BadInput([f"{path}: is a folder; expected a scenario .toml file"])
     if not file.is_file():
         raise BadInput([f"{path}: no such file; expected a scenario .toml file"])
     try:
