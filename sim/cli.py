@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sim import json_text
 from sim.problems import BadInput
 from sim.scenario import Scenario
 from sim.usage_errors import UsageGroup
@@ -99,7 +99,7 @@ def run(
         )
         directory = runner.save(result, out)
         if json_:
-            sys.stdout.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+            sys.stdout.write(json_text.dumps(result.summary, indent=2, sort_keys=True) + "\n")
         else:
             runner.print_summary(result.summary, directory)
 
@@ -141,7 +141,7 @@ def compare(
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
         comparison.save(directory, summaries, table)
         if json_:
-            sys.stdout.write(json.dumps(summaries, indent=2, sort_keys=True) + "\n")
+            sys.stdout.write(json_text.dumps(summaries, indent=2, sort_keys=True) + "\n")
         else:
             comparison.print_table(base.scenario.name, table, directory)
 
@@ -241,7 +241,7 @@ def sweep(
         summary = sweeping.report(plan, directory, outcome, table)
         sweeping.save(directory, plan, table, summary)
         if json_:
-            sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+            sys.stdout.write(json_text.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         else:
             sweeping.print_summary(plan, summary)
         if outcome.errors:
@@ -306,7 +306,7 @@ def stress(
         finally:
             pool.close()
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "stress")
-        text = json.dumps(result, indent=2) + "\n"
+        text = json_text.dumps(result, indent=2) + "\n"
         frames = {"stress": stressing.curve_frame(result)}
         write_directory(directory, {"stress.json": text}, frames)
         if json_:
@@ -343,7 +343,7 @@ def assess(
         scenario = runner.load(file, list(set_ or []))
         card = scorecard(scenario, runner.run(scenario).summary)
         if json_:
-            sys.stdout.write(json.dumps(card, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(card, indent=2) + "\n")
         else:
             runner.print_scorecard(card)
 
@@ -382,7 +382,7 @@ def schema(
 
         sys.stdout.write(scenario_reference())
         return
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json_text.dumps(Scenario.model_json_schema(), indent=2))
 
 
 @app.command()
@@ -438,7 +438,7 @@ def breakeven(
         overridden = [name for name, value in given.items() if value is not None]
         rep = be.report(inputs, "flags" if file is None else str(file), overridden)
         if json_:
-            sys.stdout.write(json.dumps(rep, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(rep, indent=2) + "\n")
         else:
             be.print_report(rep)
 
@@ -484,7 +484,7 @@ def fit_traffic(
         if out is not None:
             fragment.write_atomically(out, text)
         if json_:
-            sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(dataclasses.asdict(result), indent=2) + "\n")
         else:
             fragment.print_fit(result, text, Console(emoji=False))
             if out is not None:
@@ -535,7 +535,7 @@ def calibrate(
         directory = out or new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
         result = calibration_report.write(directory, checked, segments, overall)
         if json_:
-            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(result, indent=2) + "\n")
         else:
             calibration_report.print_table(result)
 
