@@ -72,12 +72,29 @@ def bad_json_line(path: Path) -> str | None:
                 continue
             got = f"{path}: line {number}: got {_json_text(line.strip())}; expected a JSON object"
             try:
-                record = json.loads(line)
+                record = json.loads(line, parse_float=_finite, parse_constant=_refuse)
+            except _NotFinite as number_text:
+                return f"{path}: line {number}: got {number_text}; expected a finite number"
             except json.JSONDecodeError as error:
                 return f"{got} ({error.msg})"
             if not isinstance(record, dict):
                 return got
     return None
+
+
+class _NotFinite(ValueError):
+    """A JSON number that is not finite (1e400, NaN, Infinity): pyarrow refuses it by block."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _refuse(text: str) -> float:
+    raise _NotFinite(text)
 
 
 def _json_text(text: str) -> str:
