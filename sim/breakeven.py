@@ -317,7 +317,7 @@ def _days(value: float | None, never: str, horizon: float | None) -> str:
 
 def print_report(rep: dict[str, Any]) -> None:
     """The inputs and the answer as a table, then the verdict and the assumptions."""
-    console = Console(width=max(Console().width, 110))
+    console = Console(emoji=False, width=max(Console().width, 110))
     i, r = rep["inputs"], rep["results"]
     horizon = i["horizon_days"]
     table = Table(title=f"break-even · {rep['source']}", header_style="bold")

@@ -223,7 +223,7 @@ def write(
 
 def print_table(result: dict[str, Any]) -> None:
     """The per-segment table, then where the files are."""
-    console = Console(width=max(Console().width, 150))
+    console = Console(emoji=False, width=max(Console().width, 150))
     table = Table(title=f"calibration of {result['logs']} ({result['rows']} rows)")
     for heading in ("segment", "confidence_correct", "confidence_wrong"):
         table.add_column(heading)

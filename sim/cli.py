@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,16 +10,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sim import json_text
 from sim.problems import BadInput
 from sim.scenario import Scenario
+from sim.usage_errors import UsageGroup
 
 app = typer.Typer(
+    cls=UsageGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Simulate distilling a teacher LLM into a student and routing between them.",
 )
-err = Console(stderr=True)
+# no emoji codes (":b:" in "a:b:3" became a symbol), markup or highlighting in user text
+err = Console(stderr=True, emoji=False, markup=False, highlight=False)
 
 SetOption = Annotated[
     list[str] | None,
@@ -129,7 +132,7 @@ def run(
         )
         directory = runner.save(result, out, force)
         if json_:
-            sys.stdout.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+            sys.stdout.write(json_text.dumps(result.summary, indent=2, sort_keys=True) + "\n")
         else:
             runner.print_summary(result.summary, directory)
 
@@ -174,7 +177,7 @@ def compare(
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
         comparison.save(directory, summaries, table, force)
         if json_:
-            sys.stdout.write(json.dumps(summaries, indent=2, sort_keys=True) + "\n")
+            sys.stdout.write(json_text.dumps(summaries, indent=2, sort_keys=True) + "\n")
         else:
             comparison.print_table(base.scenario.name, table, directory)
 
@@ -284,7 +287,7 @@ def sweep(
         summary = sweeping.report(plan, directory, outcome, table)
         sweeping.save(directory, plan, table, summary)
         if json_:
-            sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+            sys.stdout.write(json_text.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         else:
             sweeping.print_summary(plan, summary)
         if outcome.errors:
@@ -352,7 +355,7 @@ def stress(
         finally:
             pool.close()
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "stress")
-        text = json.dumps(result, indent=2) + "\n"
+        text = json_text.dumps(result, indent=2) + "\n"
         frames = {"stress": stressing.curve_frame(result)}
         write_directory(directory, {"stress.json": text}, frames, command="stress", force=force)
         if json_:
@@ -389,7 +392,7 @@ def assess(
         scenario = runner.load(file, list(set_ or []))
         card = scorecard(scenario, runner.run(scenario).summary)
         if json_:
-            sys.stdout.write(json.dumps(card, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(card, indent=2) + "\n")
         else:
             runner.print_scorecard(card)
 
@@ -428,7 +431,7 @@ def schema(
 
         sys.stdout.write(scenario_reference())
         return
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json_text.dumps(Scenario.model_json_schema(), indent=2))
 
 
 @app.command()
@@ -484,7 +487,7 @@ def breakeven(
         overridden = [name for name, value in given.items() if value is not None]
         rep = be.report(inputs, "flags" if file is None else str(file), overridden)
         if json_:
-            sys.stdout.write(json.dumps(rep, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(rep, indent=2) + "\n")
         else:
             be.print_report(rep)
 
@@ -537,9 +540,9 @@ def fit_traffic(
         if out is not None:
             fragment.write_atomically(out, text, force)
         if json_:
-            sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(dataclasses.asdict(result), indent=2) + "\n")
         else:
-            fragment.print_fit(result, text, Console())
+            fragment.print_fit(result, text, Console(emoji=False))
             if out is not None:
                 print(f"fragment: {out}")
 
@@ -599,7 +602,7 @@ def calibrate(
         directory = out or new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
         result = calibration_report.write(directory, checked, segments, overall, force)
         if json_:
-            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+            sys.stdout.write(json_text.dumps(result, indent=2) + "\n")
         else:
             calibration_report.print_table(result)
 

@@ -177,7 +177,7 @@ def save(
 
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     """The comparison as a rich table; the Pareto frontier's rows starred."""
-    console = Console(width=max(Console().width, 150))
+    console = Console(emoji=False, width=max(Console().width, 150))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
     headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
                "p50", "p99", "SLO", "override"]  # fmt: skip

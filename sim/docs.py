@@ -16,17 +16,11 @@ from sim.scenario import Constant, Scenario
 from sim.scenario_file import (
     DIST_MODELS,
     DRIFT_MODELS,
-    NOT_YET,
-    NOT_YET_KEYS,
-    NOT_YET_POLICIES,
-    NOT_YET_SETTINGS,
     describe_range,
     field_constraints,
 )
 from sim.scenario_file import _is_list as _is_list
 
-# Tables of NOT_YET that the design repeats ([[drift]]); the rest are single tables.
-_ARRAY_TABLES = {"drift", "secondary"}
 REGENERATE = ".venv/bin/distill-sim schema --markdown > docs/scenario.md"
 
 _INTRO = """\
@@ -65,14 +59,11 @@ def scenario_reference() -> str:
             continue
         parts.append(_table_section(model, header, name, info))
     parts.append(_distributions_section())
-    parts.append(_not_yet_section())
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
 def _table_section(model: type[BaseModel], header: str, path: str, info: FieldInfo) -> str:
     lines = [f"## {header}", ""]
-    if path in NOT_YET:
-        lines += [f"**Not supported yet** (a later release adds {NOT_YET[path]}).", ""]
     lines += [_summary(model), ""]
     if _is_list(info.annotation):
         lengths = field_constraints(info)
@@ -100,9 +91,6 @@ def _field_table(model: type[BaseModel], path: str) -> list[str]:
         if model in DIST_MODELS.values() and name == "dist":
             continue
         allowed = _allowed(info)
-        off = NOT_YET_SETTINGS.get(f"{path}.{name}")
-        if off is not None:
-            allowed = _join(allowed, f"not supported yet: only {show(off)}")
         cells = [f"`{name}`", _type_name(info.annotation), _default(info), allowed]
         cells.append(_cell(info.description or ""))
         lines.append("| " + " | ".join(cells) + " |")
@@ -124,27 +112,6 @@ def _distributions_section() -> str:
         lines += ["", f'### dist = "{kind}"', ""]
         lines += [_summary(model), ""]
         lines += _field_table(model, f"dist.{kind}")
-    return "\n".join(lines) + "\n"
-
-
-def _not_yet_section() -> str:
-    lines = [
-        "## Not supported yet",
-        "",
-        "The design defines these; a scenario that uses them is refused with a "
-        '"not supported yet" line, never silently ignored.',
-        "",
-    ]
-    for table, what in NOT_YET.items():
-        header = f"[[{table}]]" if table in _ARRAY_TABLES else f"[{table}]"
-        lines.append(f"- `{header}`: {what}")
-    for (table, key), what in NOT_YET_KEYS.items():
-        lines.append(f"- `{table}.{key}`: {what}")
-    for policy, what in NOT_YET_POLICIES.items():
-        lines.append(f'- `router.policy = "{policy}"`: {what}')
-    for field, off in NOT_YET_SETTINGS.items():
-        lines.append(f"- `{field}` other than `{show(off)}`")
-    lines.append('- `dist = "empirical"` distributions')
     return "\n".join(lines) + "\n"
 
 
@@ -233,10 +200,6 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 def _is_distribution(annotation: Any) -> bool:
     return _inner_model(annotation) is Constant
-
-
-def _join(first: str, second: str) -> str:
-    return f"{first}; {second}" if first else second
 
 
 def _escape(text: str) -> str:

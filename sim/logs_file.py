@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.data_files import format_of, reason
+from sim.data_files import bad_json_line, cell, check_file, format_of, reason
 from sim.problems import BadInput, did_you_mean, show
 
 # Problems of one kind (a column's bad values) past this many are counted, not listed.
 MAX_LISTED = 20
+WHAT = "a CSV, Parquet or JSONL log file"
 EMPTY = "empty file; expected one row per logged student answer"
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
@@ -76,9 +76,9 @@ def read_logs(path: Path, segment_column: str, confidence_column: str, correct_c
 
 def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
     """The wanted columns of the file, every other problem with the file raised as BadInput."""
-    if not path.is_file():
-        raise BadInput([f"{path}: no such file; expected a CSV, Parquet or JSONL log file"])
+    check_file(path, None, WHAT)
     kind = format_of(path)
+    check_file(path, kind, WHAT)
     if path.stat().st_size == 0:
         raise BadInput([f"{path}: {EMPTY}"])
     try:
@@ -91,7 +91,7 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
             available = frame.columns
     except pl.exceptions.NoDataError:
         raise BadInput([f"{path}: {EMPTY}"]) from None
-    except (pl.exceptions.ComputeError, OSError) as error:
+    except (pl.exceptions.PolarsError, OSError) as error:  # SchemaError: a line not an object
         raise BadInput([_unreadable(path, kind, error)]) from None
     missing = [
         f"{path}: {flag}: no column {show(name)}{did_you_mean(name, available)}; "
@@ -107,17 +107,17 @@ def _read(path: Path, wanted: list[str], flags: dict[str, str]) -> pl.DataFrame:
         if kind == "parquet":
             return pl.read_parquet(path, columns=wanted)
         return frame.select(wanted)
-    except (pl.exceptions.ComputeError, OSError) as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise BadInput([_unreadable(path, kind, error)]) from None
 
 
 def _unreadable(path: Path, kind: str, error: Exception) -> str:
     """A file polars cannot parse, with the first bad line when a line-by-line scan finds it."""
-    where = ""
-    if kind == "csv":
-        where = _first_ragged_row(path)
-    elif kind == "jsonl":
-        where = _first_bad_json_line(path)
+    if kind == "jsonl":
+        line = bad_json_line(path)
+        if line is not None:
+            return line
+    where = _first_ragged_row(path) if kind == "csv" else ""
     return f"{path}: not a readable {kind.upper()} file{where}: {reason(error)}"
 
 
@@ -128,20 +128,6 @@ def _first_ragged_row(path: Path) -> str:
         for row, fields in enumerate(reader, start=1):
             if len(fields) > len(header):
                 return f" (row {row} has {len(fields)} fields, the header {len(header)})"
-    return ""
-
-
-def _first_bad_json_line(path: Path) -> str:
-    with path.open(encoding="utf-8", errors="replace") as file:
-        for line_number, line in enumerate(file, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                return f" (line {line_number} is not valid JSON)"
-            if not isinstance(record, dict):
-                return f" (line {line_number} is not a JSON object)"
     return ""
 
 
@@ -182,7 +168,7 @@ def _row_problems(
 
 
 def _got(value: str | None) -> str:
-    return "empty" if value is None or value == "" else f"got {show(value)}"
+    return "empty" if value is None or value == "" else f"got {cell(value)}"
 
 
 def _split(frame: pl.DataFrame, path: Path) -> list[SegmentLogs]:

@@ -39,7 +39,7 @@ def tracker(label: str, total: int, enabled: bool = True) -> Iterator[Advance]:
             TextColumn("ETA"),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        with Progress(*columns, console=Console(stderr=True, emoji=False), transient=True) as bar:
             task = bar.add_task(label, total=total)
             yield lambda: bar.advance(task)
         return

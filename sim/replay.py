@@ -65,10 +65,10 @@ def _scan(file_spec: trace_file.TraceSpec, mtime_ns: int) -> trace_file.TraceInf
 def info(trace: Trace) -> trace_file.TraceInfo:
     """The validated trace's row count, span and segment labels (one scan per file version)."""
     file_spec = spec(trace)
-    if not file_spec.path.is_file():
-        raise BadInput(
-            [f"traffic.trace.path: {file_spec.path}: no such file; expected a trace file"]
-        )
+    try:
+        trace_file.check(file_spec)
+    except BadInput as bad:
+        raise BadInput([f"traffic.trace.path: {line}" for line in bad.problems]) from None
     return _scan(file_spec, file_spec.path.stat().st_mtime_ns)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -65,7 +66,7 @@ def run(
     threading.Thread(target=importlib.import_module, args=("sim.report",), daemon=True).start()
     if show_progress and sys.stderr.isatty():
         columns = (TextColumn("simulating"), BarColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        with Progress(*columns, transient=True, console=Console(stderr=True, emoji=False)) as bar:
             task = bar.add_task("run", total=1.0)
             aggs = simulate(
                 scenario, engine, sample_fraction, lambda x: bar.update(task, completed=x)
@@ -159,13 +160,13 @@ def _fmt(value: Any, kind: str = "") -> str:
 
 def print_summary(summary: dict[str, Any], directory: Path) -> None:
     """A readable table of the answer: quality, latency, money."""
-    console = Console()
+    console = Console(emoji=False)
     ci = summary.get("ci95", {})
     title = (
         f"{summary['scenario']} · {summary['policy']} · {summary['horizon_days']:g} days · "
         f"seed {summary['seed']} · {summary['replications']} replication(s)"
     )
-    table = Table(title=title, show_header=True, header_style="bold")
+    table = Table(title=escape(title), show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
@@ -223,13 +224,13 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
         f"idle GPU capacity cost {_fmt(plan['idle_gpu_usd'], '$')}"
     )
     for line in summary.get("warnings", []):
-        console.print(f"[bold yellow]warning:[/] {line}")
-    console.print(f"results: {directory}")
+        console.print(f"[bold yellow]warning:[/] {escape(line)}")
+    console.print(f"results: {directory}", markup=False)
 
 
 def print_scorecard(card: dict[str, Any]) -> None:
     """The signals as a table, then the verdict."""
-    console = Console(width=max(Console().width, 120))
+    console = Console(emoji=False, width=max(Console().width, 120))
     table = Table(title=f"{card['scenario']}: is this slice a distillation candidate?")
     for name in ("signal", "", "evidence", "from"):
         table.add_column(name)
@@ -241,4 +242,4 @@ def print_scorecard(card: dict[str, Any]) -> None:
         label = ("good: " if signal["kind"] == "good" else "bad: ") + signal["name"]
         table.add_row(label, mark, Text(signal["evidence"]), signal["source"])
     console.print(table)
-    console.print(f"[bold]{card['verdict']}[/]")
+    console.print(f"[bold]{escape(card['verdict'])}[/]")

@@ -14,16 +14,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.data_files import format_of, reason
+from sim.data_files import bad_json_line, cell, check_file, format_of, reason
 from sim.problems import BadInput, did_you_mean, show
 
+WHAT = "a CSV, Parquet or JSONL sample"
 MAX_LISTED = 5  # bad rows listed per sample before "and N more"
 
 
 def _read(path: Path, column: str) -> pl.Series:
+    check_file(path, None, WHAT)
     kind = format_of(path)
-    if not path.is_file():
-        raise BadInput([f"{path}: no such file; expected a CSV, Parquet or JSONL sample"])
+    check_file(path, kind, WHAT)
     try:
         if kind == "csv":
             frame = pl.read_csv(path, infer_schema=False)  # strings: every bad cell is named
@@ -32,7 +33,8 @@ def _read(path: Path, column: str) -> pl.Series:
         else:
             frame = pl.read_ndjson(path)
     except (pl.exceptions.PolarsError, OSError) as err:
-        raise BadInput([f"{path}: unreadable as {kind} ({reason(err)})"]) from None
+        line = bad_json_line(path) if kind == "jsonl" else None
+        raise BadInput([line or f"{path}: unreadable as {kind} ({reason(err)})"]) from None
     if column not in frame.columns:
         raise BadInput(
             [
@@ -43,10 +45,6 @@ def _read(path: Path, column: str) -> pl.Series:
     return frame[column]
 
 
-def _cell(value: object) -> str:
-    return "an empty cell" if value is None or value == "" else show(value)
-
-
 @functools.lru_cache(maxsize=64)
 def _sorted_sample(path: str, column: str, mtime_ns: int) -> np.ndarray:
     series = _read(Path(path), column)
@@ -55,8 +53,8 @@ def _sorted_sample(path: str, column: str, mtime_ns: int) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(bad)
         problems = [
-            f"{path} data row {r + 1}, column {column}: got {_cell(series[int(r)])}; "
-            "expected a number"
+            f"{path} data row {r + 1}, column {column}: got {cell(series[int(r)])}; "
+            "expected a finite number"
             for r in rows[:MAX_LISTED]
         ]
         if len(rows) > MAX_LISTED:

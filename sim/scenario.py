@@ -672,7 +672,12 @@ class Scenario(Strict):
         weights = {s.name: s.weight for s in self.segments}
         for i in sorted(range(len(self.drift)), key=lambda k: self.drift[k].start_day):
             event, where = self.drift[i], f"drift[{i}]"
-            if (
+            if event.start_day >= horizon:  # say so, not "ramp_days: expected at most 0"
+                problems.append(
+                    f"{where}.start_day: got {event.start_day:g}; the drift starts at or after "
+                    f"the horizon's end (day {horizon:g}); expected a start_day below horizon_days"
+                )
+            elif (
                 isinstance(event, MixDrift | ConceptDrift)
                 and event.start_day + event.ramp_days > horizon
             ):

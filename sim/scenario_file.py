@@ -18,7 +18,6 @@ from sim import replay, samples
 from sim.problems import BadInput, did_you_mean, show
 from sim.scenario import (
     DIST_KINDS,
-    POLICIES,
     Beta,
     ConceptDrift,
     Constant,
@@ -31,14 +30,6 @@ from sim.scenario import (
     Scenario,
 )
 
-# Tables the DESIGN defines whose capability has not landed; present means refused, never ignored.
-NOT_YET: dict[str, str] = {}
-# Keys inside a supported table that the DESIGN defines but the models do not have yet.
-NOT_YET_KEYS: dict[tuple[str, str], str] = {}
-# Fields the models accept whose capability has not landed: only the value that turns it off.
-NOT_YET_SETTINGS: dict[str, Any] = {}
-# Router policies the models name whose routing has not landed.
-NOT_YET_POLICIES: dict[str, str] = {}
 DRIFT_MODELS: dict[str, type[BaseModel]] = {
     "mix": MixDrift,
     "concept": ConceptDrift,
@@ -53,7 +44,6 @@ DIST_MODELS: dict[str, type[BaseModel]] = {
     "empirical": Empirical,
 }
 _DIST_FIELDS = {"dist", "value", "mean", "median", "sigma", "a", "b", "mu", "path", "column"}
-_SUPPORTED_POLICIES = ", ".join(p for p in POLICIES if p not in NOT_YET_POLICIES)
 # Lax pydantic reads "90" as 90.0, true as 1 and 1 as true: wrong types that must be reported.
 _NO_COERCION = {"int_type": (str, bool), "float_type": (str, bool), "bool_type": (str, int, float)}
 _TYPE_NAMES = {
@@ -89,6 +79,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file, reporting a missing file or a syntax error with its line and column."""
     file = Path(path)
+    if file.is_dir():
+        raise BadInput([f"{path}: is a folder; expected a scenario .toml file"])
     if not file.is_file():
         raise BadInput([f"{path}: no such file; expected a scenario .toml file"])
     try:
@@ -118,24 +110,7 @@ def validate(raw: dict[str, Any], base: Path | None = None) -> Scenario:
     resolved against `base` (the scenario file's directory), so the resolved scenario is whole."""
     if base is not None:
         raw = _absolute_paths(raw, base)
-    problems = [
-        f"{table}: not supported yet (a later release adds {what}); remove the table"
-        for table, what in NOT_YET.items()
-        if table in raw
-    ]
-    raw = {k: v for k, v in raw.items() if k not in NOT_YET}
-    for (table, key), what in NOT_YET_KEYS.items():
-        if isinstance(raw.get(table), dict) and key in raw[table]:
-            problems.append(f"{table}.{key}: not supported yet (a later release adds {what})")
-            raw[table] = {k: v for k, v in raw[table].items() if k != key}
-    router = raw.get("router")
-    policy = router.get("policy") if isinstance(router, dict) else None
-    policy_refused = isinstance(policy, str) and policy in NOT_YET_POLICIES
-    if policy_refused:
-        problems.append(
-            f"router.policy: got {show(policy)}; not supported yet (a later release adds "
-            f"{NOT_YET_POLICIES[str(policy)]}), expected one of {_SUPPORTED_POLICIES}"
-        )
+    problems: list[str] = []
     errors: list[Any] = []
     scenario = None
     try:
@@ -143,12 +118,9 @@ def validate(raw: dict[str, Any], base: Path | None = None) -> Scenario:
     except ValidationError as err:
         errors = err.errors()
     errors += _coercions(raw, {tuple(e["loc"]) for e in errors})
-    for line in (line for e in errors for line in _describe(e)):
-        # what a refused policy would need (a [verifier] table, ...) only misleads
-        if not (policy_refused and line.startswith("router.policy:")):
-            problems.append(line)
+    problems += [line for e in errors for line in _describe(e)]
     if scenario is not None and not errors:
-        problems += _unsupported_settings(scenario)
+        problems += _file_problems(scenario)
     if problems or scenario is None:
         raise BadInput(problems)
     return replay.prepare(scenario)
@@ -170,16 +142,9 @@ def _coercions(raw: dict[str, Any], reported: set[tuple[Any, ...]]) -> list[Any]
     return []
 
 
-def _unsupported_settings(s: Scenario) -> list[str]:
+def _file_problems(s: Scenario) -> list[str]:
+    """Every empirical distribution's data file, read and checked."""
     problems = []
-    dumped = s.model_dump()
-    for field, off in NOT_YET_SETTINGS.items():
-        table, key = field.split(".")
-        value = dumped[table][key]
-        if value != off:
-            problems.append(
-                f"{field}: got {show(value)}; not supported yet, expected {show(off)} (off)"
-            )
     for where, dist in _distributions(s, ""):
         if isinstance(dist, Empirical):
             problems += _sample_problems(where, dist)
@@ -439,12 +404,6 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
                 "e.g. segments[0].weight or segments.core.weight"
             ]
         )
-    if tokens[0] in NOT_YET and tokens[0] not in Scenario.model_fields:
-        what = NOT_YET[tokens[0]]
-        raise BadInput([f"{where}: not supported yet (a later release adds {what})"])
-    if tuple(tokens[:2]) in NOT_YET_KEYS:
-        what = NOT_YET_KEYS[(tokens[0], tokens[1])]
-        raise BadInput([f"{where}: not supported yet (a later release adds {what})"])
     node: Any = raw
     model: Any = Scenario
     for i, token in enumerate(tokens):
@@ -455,6 +414,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
                 node[index] = value
                 return
             node = node[index]
+            model = _member_model(model, node)
             continue
         if token.startswith("["):
             raise BadInput([f"{where}: got index {token} on a table; expected a field name"])
@@ -482,6 +442,14 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
             )
         model = _inner_model(annotation) if annotation is not None else None
         node = node[token]
+
+
+def _member_model(model: Any, item: Any) -> Any:
+    """The model of one [[drift]] entry: the union's member its `kind` names (the union's first
+    member, MixDrift, would refuse a concept drift's fields)."""
+    if model in DRIFT_MODELS.values() and isinstance(item, dict):
+        return DRIFT_MODELS.get(str(item.get("kind")), model)
+    return model
 
 
 def _parse_value(text: str) -> Any:

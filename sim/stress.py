@@ -249,10 +249,13 @@ def curve_frame(result: dict[str, Any]) -> pl.DataFrame:
 def print_result(result: dict[str, Any], directory: Path) -> None:
     """The curve as a table, then the answer."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
-    view = Table(title=f"{result['target']} along {result['path']} (replication means, 95% CI)")
+    console = Console(emoji=False)
+    view = Table(
+        title=escape(f"{result['target']} along {result['path']} (replication means, 95% CI)")
+    )
     for name in ("step", result["path"], "mean", "95% CI", "holds"):
         view.add_column(name, justify="right")
     for p in result["curve"]:

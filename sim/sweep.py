@@ -339,7 +339,7 @@ def print_summary(plan: Plan, summary: dict[str, Any], limit: int = 40) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(Console().width, 150))
+    console = Console(emoji=False, width=max(Console().width, 150))
     view = Table(title=f"{plan.name}: sweep means over replications (95% CI)")
     shown = ("cost_per_call_usd", "savings_ratio", "fallback_rate", "silent_failure_rate",
              "latency_p99_s")  # fmt: skip

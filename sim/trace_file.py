@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from sim.data_files import reason
+from sim.data_files import bad_json_line, cell, check_file, reason
 from sim.problems import BadInput, did_you_mean, show
 
 MAX_PROBLEMS = 20
@@ -141,6 +141,9 @@ def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
                 include_columns=wanted,
                 column_types={name: pa.string() for name in wanted},
                 strings_can_be_null=True,
+                null_values=[
+                    ""
+                ],  # pyarrow's default also nulls "NaN", "null"...: show them as given
             )
             read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
             yield from pa_csv.open_csv(spec.path, read_options=read, convert_options=convert)
@@ -151,7 +154,14 @@ def _batches(spec: TraceSpec) -> Iterator[pa.RecordBatch]:
 
 
 def _unreadable(path: Path, fmt: str, error: Exception) -> BadInput:
-    return BadInput([f"{path}: cannot read it as {fmt}: {reason(error)}"])
+    # pyarrow's JSON errors count rows within a block; a line-by-line pass names the line
+    line = bad_json_line(path) if fmt == "jsonl" else None
+    return BadInput([line or f"{path}: cannot read it as {fmt}: {reason(error)}"])
+
+
+def check(spec: TraceSpec) -> None:
+    """BadInput unless the trace is a file whose first bytes fit its format."""
+    check_file(spec.path, spec.format, f"a CSV, Parquet or JSONL trace ({spec.format})")
 
 
 def _jsonl_batches(
@@ -172,6 +182,7 @@ def _jsonl_batches(
 
 def head(path: Path, fmt: str, rows: int = 1000) -> pl.DataFrame:
     """The file's first rows, every column as read (to guess which column holds what)."""
+    check_file(path, fmt, f"a CSV, Parquet or JSONL trace ({fmt})")
     try:
         if fmt == "parquet":
             parquet = pq.ParquetFile(path)
@@ -254,7 +265,7 @@ class _Reader:
     def _problem(self, row: int, column: str, got: object, expected: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(
-                f"{self.spec.path}: data row {row}, column {column!r}: got {show(got)}; "
+                f"{self.spec.path}: data row {row}, column {column!r}: got {cell(got)}; "
                 f"expected {expected}"
             )
         else:
@@ -263,7 +274,7 @@ class _Reader:
     def _flag(self, raw: pl.Series, bad: np.ndarray, column: str, expected: str) -> None:
         for i in np.flatnonzero(bad)[: MAX_PROBLEMS + 1]:
             value = raw[int(i)]
-            self._problem(self.rows + int(i) + 1, column, "" if value is None else value, expected)
+            self._problem(self.rows + int(i) + 1, column, value, expected)
         self.more += max(0, int(bad.sum()) - MAX_PROBLEMS - 1)
 
     def read(self, batch: pa.RecordBatch) -> TraceChunk:
@@ -303,8 +314,11 @@ class _Reader:
                 tokens[role] = None
                 continue
             values = _numbers(frame[name])
-            bad_tokens = (values.is_null() | values.is_nan() | (values < 0)).fill_null(True)
-            self._flag(frame[name], bad_tokens.to_numpy(), name, "a token count ≥ 0")
+            # 1e400 reads as inf: a finite count or the kernels' arithmetic overflows
+            bad_tokens = (
+                values.is_null() | values.is_nan() | values.is_infinite() | (values < 0)
+            ).fill_null(True)
+            self._flag(frame[name], bad_tokens.to_numpy(), name, "a finite token count ≥ 0")
             tokens[role] = values.fill_null(0.0).to_numpy()
         segment = None
         if spec.segment_column is not None:
@@ -324,6 +338,7 @@ class _Reader:
 
 def scan(spec: TraceSpec) -> TraceInfo:
     """Validate the whole trace in one streaming pass; its row count, span and segment names."""
+    check(spec)
     _check_columns(spec)
     reader = _Reader(spec)
     tally = _Tally(spec)

@@ -34,8 +34,9 @@ def resolve_spec(
     tokens_out_column: str | None,
 ) -> trace_file.TraceSpec:
     """The trace's spec from the options given, the rest guessed from its first rows if clear."""
-    if not path.is_file():
-        raise BadInput([f"TRACE: {path}: no such file; expected a CSV, Parquet or JSONL trace"])
+    if path.is_dir() or not path.is_file():
+        state = "is a folder" if path.is_dir() else "no such file"
+        raise BadInput([f"TRACE: {path}: {state}; expected a CSV, Parquet or JSONL trace"])
     fmt = fmt or FORMATS.get(path.suffix.lower())
     if fmt not in ("csv", "parquet", "jsonl"):
         raise BadInput(

@@ -89,13 +89,13 @@ def test_every_bad_value_is_one_line_naming_its_data_row_and_column(tmp_path):
     number = "expected a number in [0, 1]"
     assert problems(tmp_path, logs) == [
         f'{logs} row 4, column "segment": empty; expected a name',
-        f'{logs} row 2, column "confidence": got "1.3"; {number}',
+        f'{logs} row 2, column "confidence": got 1.3; {number}',
         f'{logs} row 3, column "confidence": got "high"; {number}',
         f'{logs} row 5, column "confidence": empty; {number}',
-        f'{logs} row 6, column "confidence": got "-0.1"; {number}',
-        f'{logs} row 7, column "confidence": got "nan"; {number}',
+        f'{logs} row 6, column "confidence": got -0.1; {number}',
+        f'{logs} row 7, column "confidence": got nan; {number}',
         f'{logs} row 4, column "correct": got "yes"; expected true/false or 1/0',
-        f'{logs} row 6, column "correct": got "2"; expected true/false or 1/0',
+        f'{logs} row 6, column "correct": got 2; expected true/false or 1/0',
     ]
 
 
@@ -105,9 +105,9 @@ def test_bad_values_in_a_typed_parquet_file(tmp_path):
         {"segment": ["core"] * 3, "confidence": [0.5, 1.5, None], "correct": [1, 0, 2]},
     )
     assert problems(tmp_path, logs) == [
-        f'{logs} row 2, column "confidence": got "1.5"; expected a number in [0, 1]',
+        f'{logs} row 2, column "confidence": got 1.5; expected a number in [0, 1]',
         f'{logs} row 3, column "confidence": empty; expected a number in [0, 1]',
-        f'{logs} row 3, column "correct": got "2"; expected true/false or 1/0',
+        f'{logs} row 3, column "correct": got 2; expected true/false or 1/0',
     ]
 
 
@@ -116,9 +116,7 @@ def test_many_bad_rows_are_capped_at_twenty_lines_and_counted(tmp_path):
     logs = write_logs(tmp_path / "logs.csv", {**columns, "correct": [1, 0] * 20})
     lines = problems(tmp_path, logs)
     assert len(lines) == 21
-    assert (
-        lines[19] == f'{logs} row 20, column "confidence": got "2.0"; expected a number in [0, 1]'
-    )
+    assert lines[19] == f'{logs} row 20, column "confidence": got 2.0; expected a number in [0, 1]'
     assert lines[20] == f'{logs}: and 10 more rows with a bad "confidence" value'
 
 
@@ -136,7 +134,7 @@ def test_many_bad_rows_are_capped_at_twenty_lines_and_counted(tmp_path):
         (
             "logs.jsonl",
             '{"segment": "core", "confidence": 0.5, "correct": true}\n{"segment": \n',
-            "not a readable JSONL file (line 2 is not valid JSON)",
+            'line 2: got {"segment":; expected a JSON object (Expecting value)',
         ),
         (
             "logs.csv",

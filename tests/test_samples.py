@@ -172,8 +172,8 @@ def test_bad_samples_name_the_file_row_and_value(tmp_path):
     (tmp_path / "s.csv").write_text("value,name\n0.1,a\n0.2,b\nfast,c\n\n0.4,d\n")
     lines = _problems(tmp_path, {"dist": "empirical", "path": "s.csv", "column": "value"})
     assert [line.split("s.csv ", 1)[1] for line in lines] == [
-        'data row 3, column value: got "fast"; expected a number',
-        "data row 4, column value: got an empty cell; expected a number",
+        'data row 3, column value: got "fast"; expected a finite number',
+        "data row 4, column value: got an empty cell; expected a finite number",
     ]
     assert all(line.startswith("student.service_s: ") for line in lines)
     (line,) = _problems(tmp_path, {"dist": "empirical", "path": "s.csv", "column": "valu"})

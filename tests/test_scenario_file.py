@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim import runner, scenario_file
+from sim import runner
 from sim.cli import app
 from sim.scenario import POLICIES
-from sim.scenario_file import (
-    NOT_YET,
-    NOT_YET_KEYS,
-    NOT_YET_POLICIES,
-    NOT_YET_SETTINGS,
-    load_scenario,
-)
+from sim.scenario_file import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKET_TRIAGE = ROOT / "scenarios" / "ticket-triage.toml"
@@ -243,8 +237,14 @@ def test_several_bad_set_paths_give_several_lines():
             "drift[0].segment: got \"kore\" (did you mean 'core'?); expected one of core, ",
         ),
         (
+            'kind = "mix"\nstart_day = 50\nramp_days = 30\nweights = { core = 0.5 }',
+            "drift[0].ramp_days: got 30; the ramp from day 50 ends past the horizon (day 60); "
+            "expected at most 10",
+        ),
+        (  # after the horizon: the start is wrong, not the ramp ("expected at most 0")
             'kind = "mix"\nstart_day = 80\nramp_days = 30\nweights = { core = 0.5 }',
-            "drift[0].ramp_days: got 30",
+            "drift[0].start_day: got 80; the drift starts at or after the horizon's end (day 60); "
+            "expected a start_day below horizon_days",
         ),
         (
             'kind = "mix"\nstart_day = 10\n'
@@ -501,48 +501,12 @@ def test_grid_values_out_of_range_are_named_once(tmp_path, monkeypatch):
     assert lines == ["router.threshold: got 1.5; expected a number in [0, 1]"]
 
 
-def test_a_refused_key_is_named_not_ignored(tmp_path, monkeypatch):
-    table, key = "traffic", "burst_factor"
-    monkeypatch.setitem(scenario_file.NOT_YET_KEYS, (table, key), "bursts")
-    path = tmp_path / "scenario.toml"
-    path.write_text(TICKET_TRIAGE.read_text().replace(f"[{table}]", f"[{table}]\n{key} = 1", 1))
-    (message,) = problems(cli("validate", path))
-    assert message.startswith(f"{table}.{key}: not supported yet")
-
-
-def test_what_is_not_supported_yet():
-    """Every table, key, policy and setting of the DESIGN has landed (update these when a
-    capability is withdrawn: the refusals below must then name it)."""
-    assert NOT_YET == {}
-    assert NOT_YET_POLICIES == {}
-    assert NOT_YET_SETTINGS == {}
-    assert NOT_YET_KEYS == {}
-
-
-def test_a_refused_table_is_named_not_ignored(tmp_path, monkeypatch):
-    monkeypatch.setitem(scenario_file.NOT_YET, "canary", "canary releases")
+def test_an_unknown_table_is_named_not_ignored(tmp_path):
     path = edited(tmp_path, append="\n[canary]\nshare = 0.1\n")
-    assert problems(cli("validate", path)) == [
-        "canary: not supported yet (a later release adds canary releases); remove the table"
-    ]
-    assert validate_set("canary.share=0.1") == [
-        "--set canary.share: not supported yet (a later release adds canary releases)"
-    ]
-
-
-def test_a_refused_policy_gives_one_line(monkeypatch):
-    """Only the refusal: what the policy would need (a [verifier] table, ...) only misleads."""
-    monkeypatch.setitem(scenario_file.NOT_YET_POLICIES, "verify", "verification")
-    (message,) = validate_set("router.policy=verify")
-    assert message.startswith('router.policy: got "verify"; not supported yet (a later release')
-
-
-def test_a_refused_setting_names_the_value_that_turns_it_off(monkeypatch):
-    monkeypatch.setitem(scenario_file.NOT_YET_SETTINGS, "router.bypass_queue_s", 0.0)
-    assert validate_set("router.bypass_queue_s=5") == [
-        "router.bypass_queue_s: got 5.0; not supported yet, expected 0.0 (off)"
-    ]
-    assert cli("validate", TICKET_TRIAGE).exit_code == 0
+    (message,) = problems(cli("validate", path))
+    assert message.startswith("canary: unknown key") and "expected one of scenario, " in message
+    (message,) = validate_set("canary.share=0.1")
+    assert message.startswith("--set canary.share: unknown field 'canary'")
 
 
 @pytest.mark.parametrize("policy", POLICIES)

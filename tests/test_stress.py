@@ -161,3 +161,24 @@ def test_bad_input_is_one_line_and_exit_2(cascade, tmp_path, monkeypatch, args, 
     (got,) = result.stderr.splitlines()
     assert got.startswith(line), got
     assert not out.exists()
+
+
+@pytest.mark.parametrize("target", ["fallback_rate<=2", "fallback_rate>2"])
+def test_a_target_that_holds_or_fails_at_both_ends_stops_after_the_ends(
+    cascade, tmp_path, monkeypatch, target
+):
+    """The two ends are the first (and, here, the only) points evaluated: one batch of two
+    scenarios, every replication of both in parallel, then the refusal."""
+    batches = []
+    replicate = stress.sweep.replicate
+
+    def counted(workers, scenarios):
+        batches.append([s.scenario.replications for s in scenarios])
+        return replicate(workers, scenarios)
+
+    monkeypatch.setattr(stress.sweep, "replicate", counted)
+    monkeypatch.setattr(executors, "start", lambda workers, cluster: threads())
+    result = cli("stress", cascade, "--vary", "router.threshold=0.5:0.9", "--target", target)
+    assert result.exit_code == 2, result.output
+    assert "at both ends" in result.stderr
+    assert batches == [[3, 3]]
