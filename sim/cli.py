@@ -29,6 +29,18 @@ SetOption = Annotated[
 
 SeedOption = Annotated[int | None, typer.Option(help="Override scenario.seed.")]
 ReplicationsOption = Annotated[int | None, typer.Option(help="Override scenario.replications.")]
+AllowLargeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run even when the work estimate exceeds a limit (10 billion calls, 10 million "
+        "ticks, 100,000 retrainings, half the machine's memory).",
+    ),
+]
+
+
+def _say(line: str) -> None:
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _fail(problems: list[str]) -> None:
@@ -68,11 +80,12 @@ def run(
     engine: Annotated[str, typer.Option(help="fast (numba) or reference (SimPy per request).")] = (
         "fast"
     ),
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
 
     def body() -> None:
-        from sim import runner
+        from sim import runner, workload
 
         problems = []
         if engine not in ("fast", "reference"):
@@ -91,6 +104,7 @@ def run(
         if problems:
             raise BadInput(problems)
         scenario = runner.load(file, overrides)
+        workload.check([scenario], allow_large, _say)
         result = runner.run(
             scenario, engine=engine, sample_fraction=calls_sample, show_progress=not json_
         )
@@ -123,6 +137,7 @@ def compare(
     json_: Annotated[
         bool, typer.Option("--json", help="Print only the list of summaries as JSON.")
     ] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Every policy and grid point on one request stream; the Pareto frontier marked."""
 
@@ -134,7 +149,9 @@ def compare(
         overrides = _overrides(set_, seed, replications)
         base = runner.load(file, overrides)
         policies = list(policy or [base.router.policy])
-        summaries, table = comparison.compare(file, overrides, policies, list(grid or []))
+        summaries, table = comparison.compare(
+            file, overrides, policies, list(grid or []), allow_large, _say
+        )
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
         comparison.save(directory, summaries, table)
         if json_:
@@ -210,18 +227,20 @@ def sweep(
     json_: Annotated[
         bool, typer.Option("--json", help="Print only the sweep's summary as JSON.")
     ] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Every grid (or Latin hypercube) point × replication in parallel, resumable; sweep.parquet
     with one row per run and each point's means and 95% CIs, and sweep.png."""
 
     def body() -> None:
-        from sim import executors, progress
+        from sim import executors, progress, workload
         from sim import sweep as sweeping
         from sim.results import RESULTS_ROOT, new_run_directory
 
         overrides = _overrides(set_, seed, replications)
         executors.check(workers, cluster)
         plan = sweeping.plan(file, overrides, list(grid or []), random)
+        workload.check(plan.scenarios, allow_large, _say)
         directory = out or new_run_directory(RESULTS_ROOT, plan.name, "sweep")
         sweeping.check_out(directory, plan)
         pool = executors.start(workers, cluster)
@@ -268,6 +287,7 @@ def stress(
         Path | None, typer.Option(help="Output directory (default results/<name>/<id>-stress).")
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Where along one field a target stops holding: bisection on replication means, the
     critical value with its uncertainty, and the curve walked (stress.parquet)."""
@@ -295,7 +315,15 @@ def stress(
         pool = executors.start(workers, cluster)
         try:
             result = stressing.bisect(
-                file, overrides, vary, goal, pool, steps, None if json_ else _log_point
+                file,
+                overrides,
+                vary,
+                goal,
+                pool,
+                steps,
+                None if json_ else _log_point,
+                allow_large,
+                _say,
             )
         except KeyboardInterrupt:
             pool.close(now=True)
