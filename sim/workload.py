@@ -220,9 +220,9 @@ def _memory_problem(s: Scenario, e: Estimate) -> str:
     limit = f"limit {MAX_MEMORY_BYTES / GiB:.0f} GiB"
     if draws > e.memory_bytes / 2:
         # a long tick, or a rate too high for any tick: name what departs from the usual
-        path, value = "scenario.tick_s", s.scenario.tick_s
-        if value <= 3600:
-            path, value = _calls_field(s, math.inf)
+        path, value = _calls_field(s, math.inf)
+        if s.scenario.tick_s > 3600:
+            path, value = "scenario.tick_s", s.scenario.tick_s
         return (
             f"{path}: got {show(value)}; the busiest tick (scenario.tick_s = "
             f"{show(s.scenario.tick_s)}) would draw about {_num(e.tick_calls)} calls at once, "
