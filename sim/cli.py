@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,16 @@ def _guarded(fn: Callable[[], Any]) -> Any:
         return fn()
     except BadInput as bad:
         _fail(bad.problems)
-    except (typer.Exit, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        if _EXIT_AT_ONCE:
+            # Ctrl-C: every staging folder is already removed (the writers clean up on any
+            # exception) and the threads stopped; the interpreter's own teardown (numba,
+            # polars, matplotlib) would take longer than the second a user waits
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
+    except typer.Exit:
         raise
     except Exception as crash:  # a bug, not bad input: say so in one line and exit 1
         err.print(f"error: {type(crash).__name__}: {crash}", markup=False, highlight=False)
@@ -567,8 +577,13 @@ def calibrate(
     _guarded(body)
 
 
+_EXIT_AT_ONCE = False  # set by the real command line only, never in-process (tests, notebooks)
+
+
 def main() -> None:
     """Console-script entry point."""
+    global _EXIT_AT_ONCE
+    _EXIT_AT_ONCE = True
     app()
 
 
