@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,14 @@ ForceOption = Annotated[
         help="Replace --out when it holds a previous result of distill-sim (never other files).",
     ),
 ]
+AllowLargeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run even when the work estimate exceeds a limit (10 billion calls, 10 million "
+        "ticks, 100,000 retrainings, half the machine's memory).",
+    ),
+]
 
 
 def _out_problems(out: Path | None, force: bool) -> list[str]:
@@ -64,6 +73,10 @@ def _check_default(out: Path | None, directory: Path) -> None:
         output_dir.check_directory(directory, False, default=True)
 
 
+def _say(line: str) -> None:
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(problems: list[str]) -> None:
     for line in problems:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -76,7 +89,16 @@ def _guarded(fn: Callable[[], Any]) -> Any:
         return fn()
     except BadInput as bad:
         _fail(bad.problems)
-    except (typer.Exit, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        if _EXIT_AT_ONCE:
+            # Ctrl-C: every staging folder is already removed (the writers clean up on any
+            # exception) and the threads stopped; the interpreter's own teardown (numba,
+            # polars, matplotlib) would take longer than the second a user waits
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
+    except typer.Exit:
         raise
     except Exception as crash:  # a bug, not bad input: say so in one line and exit 1
         err.print(f"error: {type(crash).__name__}: {crash}", markup=False, highlight=False)
@@ -102,11 +124,12 @@ def run(
         "fast"
     ),
     force: ForceOption = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
 
     def body() -> None:
-        from sim import runner
+        from sim import runner, workload
 
         problems = []
         if engine not in ("fast", "reference"):
@@ -127,6 +150,7 @@ def run(
             raise BadInput(problems)
         scenario = runner.load(file, overrides)
         _check_default(out, runner.default_directory(scenario))
+        workload.check([scenario], allow_large, _say)
         result = runner.run(
             scenario, engine=engine, sample_fraction=calls_sample, show_progress=not json_
         )
@@ -160,6 +184,7 @@ def compare(
         bool, typer.Option("--json", help="Print only the list of summaries as JSON.")
     ] = False,
     force: ForceOption = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Every policy and grid point on one request stream; the Pareto frontier marked."""
 
@@ -173,7 +198,9 @@ def compare(
         base = runner.load(file, overrides)
         _check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "compare"))
         policies = list(policy or [base.router.policy])
-        summaries, table = comparison.compare(file, overrides, policies, list(grid or []))
+        summaries, table = comparison.compare(
+            file, overrides, policies, list(grid or []), allow_large, _say
+        )
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
         comparison.save(directory, summaries, table, force)
         if json_:
@@ -255,12 +282,13 @@ def sweep(
         bool, typer.Option("--json", help="Print only the sweep's summary as JSON.")
     ] = False,
     force: ForceOption = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Every grid (or Latin hypercube) point × replication in parallel, resumable; sweep.parquet
     with one row per run and each point's means and 95% CIs, and sweep.png."""
 
     def body() -> None:
-        from sim import executors, progress
+        from sim import executors, progress, workload
         from sim import sweep as sweeping
         from sim.results import RESULTS_ROOT, new_run_directory
 
@@ -271,6 +299,7 @@ def sweep(
         else:
             _raise(_out_problems(None, force))
         plan = sweeping.plan(file, overrides, list(grid or []), random)
+        workload.check(plan.scenarios, allow_large, _say)
         directory = out or new_run_directory(RESULTS_ROOT, plan.name, "sweep")
         sweeping.check_out(directory, plan, force, default=out is None)
         pool = executors.start(workers, cluster)
@@ -318,6 +347,7 @@ def stress(
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
     force: ForceOption = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Where along one field a target stops holding: bisection on replication means, the
     critical value with its uncertainty, and the curve walked (stress.parquet)."""
@@ -347,7 +377,15 @@ def stress(
         pool = executors.start(workers, cluster)
         try:
             result = stressing.bisect(
-                file, overrides, vary, goal, pool, steps, None if json_ else _log_point
+                file,
+                overrides,
+                vary,
+                goal,
+                pool,
+                steps,
+                None if json_ else _log_point,
+                allow_large,
+                _say,
             )
         except KeyboardInterrupt:
             pool.close(now=True)
@@ -609,8 +647,13 @@ def calibrate(
     _guarded(body)
 
 
+_EXIT_AT_ONCE = False  # set by the real command line only, never in-process (tests, notebooks)
+
+
 def main() -> None:
     """Console-script entry point."""
+    global _EXIT_AT_ONCE
+    _EXIT_AT_ONCE = True
     app()
 
 

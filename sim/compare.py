@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from sim import grid, results, runner, scenario_file
+from sim import grid, results, runner, scenario_file, workload
 from sim.problems import BadInput, did_you_mean, show
 from sim.scenario import POLICIES
 
@@ -131,9 +132,15 @@ def dominated(rows: list[dict[str, Any]]) -> list[bool]:
 
 
 def compare(
-    file: Path, overrides: list[str], policies: list[str], axes: list[str]
+    file: Path,
+    overrides: list[str],
+    policies: list[str],
+    axes: list[str],
+    allow_large: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[list[dict[str, Any]], pl.DataFrame]:
-    """Run every variant on the same seed (common random numbers): summaries and the table."""
+    """Run every variant on the same seed (common random numbers): summaries and the table;
+    refuse before any runs when the work estimate of a variant exceeds a limit."""
     check_policies(policies)
     points = grid.points(axes)
     if points[0] and "router.policy" in points[0]:
@@ -143,8 +150,10 @@ def compare(
                 "expected --policy P for each policy"
             ]
         )
+    todo = variants(file, overrides, list(policies), points)
+    workload.check([scenario for _, _, scenario in todo], allow_large, say)
     summaries = []
-    for policy, point, scenario in variants(file, overrides, list(policies), points):
+    for policy, point, scenario in todo:
         summary = runner.run(scenario).summary
         summary["variant"] = {"policy": policy, **point}
         summaries.append(summary)

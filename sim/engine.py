@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
@@ -25,6 +26,7 @@ from sim.kernels.tick import (
     STATE_FIELDS,
     STATE_PENDING,
     STATE_SAMPLE_OVERFLOW,
+    STATE_STOP,
     run_tick,
 )
 from sim.parameters import KernelParameters
@@ -52,6 +54,22 @@ def request_generator(stream: np.random.SeedSequence) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64DXSM(stream.spawn(1)[0]))
 
 
+T = TypeVar("T")
+SIGNAL_POLL_S = 0.05
+DRAW_SLICE_ROWS = 1 << 18  # about 20 MB of uniforms between two looks at the stop event
+
+
+def _wait(future: Future[T]) -> T:
+    """A future's result, waiting in short slices: Ctrl-C's signal may land on any thread (the
+    drawing one, polars' or pyarrow's), and then only a main thread that wakes up to run Python
+    sees it; a single untimed wait would sleep through it forever."""
+    while True:
+        try:
+            return future.result(timeout=SIGNAL_POLL_S)
+        except TimeoutError:
+            continue
+
+
 class DataPlane:
     """Carried state of one replication's kernels: slot free times, call counter, buffers.
 
@@ -60,6 +78,12 @@ class DataPlane:
     in tick order, so the stream is the same as drawing inline. With `prefetch` off they are drawn
     inline: a sweep already keeps every core busy with one replication each, and the helper
     thread would make each of them want about 1.2 cores.
+
+    Ctrl-C ends a run within a second: with `prefetch` on, the kernel also runs on a thread of
+    its own while the main thread waits for it (a wait a signal interrupts; a numba call is not),
+    and `close` raises the kernel's STATE_STOP flag and the replay's stop event, so neither the
+    tick in flight nor a draw (a looped trace replayed a billion times faster) is waited for.
+    In a sweep (`prefetch` off) the pool's workers are stopped by the pool instead.
     """
 
     def __init__(
@@ -84,20 +108,34 @@ class DataPlane:
         self.tick_hist = np.zeros(LATENCY_BINS, dtype=np.int64)
         self.kernel_s = 0.0  # time spent inside run_tick, for the benchmarks
         self._drawer = ThreadPoolExecutor(max_workers=1) if prefetch else None
+        self._kernel = ThreadPoolExecutor(max_workers=1) if prefetch else None
+        self._stop = threading.Event()
         self._pending: dict[float, Future[Draw]] = {}
 
     def _draw(self, t0: float, t1: float) -> Draw:
         """Candidates of [t0, t1): Poisson(rate bound × length) rows of uniforms and the end
         spacing, or a replayed trace's calls of the tick with one row of uniforms each."""
         if self.replay is not None:
-            rows = self.replay.take(t1)
+            rows = self.replay.take(t1, self._stop)
+            if self._stop.is_set():  # stopped: the run is over, its draws abandoned
+                return np.zeros((0, self.params.uniforms)), 0.0, NO_REPLAY
             multiplier = self.replay.trace.rate_multiplier
             rows = replay.multiply(rows, multiplier, self.rng)
-            return self.rng.random((len(rows), self.params.uniforms)), 0.0, rows
+            return self._random(len(rows)), 0.0, rows
         bound, _ = rate_bound(t0, t1, self.params.traffic)
         candidates = int(self.rng.poisson(bound * (t1 - t0)))
-        uniforms = self.rng.random((candidates, self.params.uniforms))
+        uniforms = self._random(candidates)
         return uniforms, float(self.rng.standard_exponential()), NO_REPLAY
+
+    def _random(self, rows: int) -> np.ndarray:
+        """rows × uniforms of U[0, 1), filled in slices so that a stop is seen between two: the
+        generator fills doubles one after another, so slices give the same numbers as one call."""
+        out = np.empty((rows, self.params.uniforms))
+        for start in range(0, rows, DRAW_SLICE_ROWS):
+            if self._stop.is_set():
+                break
+            self.rng.random(out=out[start : start + DRAW_SLICE_ROWS])
+        return out
 
     def prefetch(self, t0: float, t1: float) -> None:
         """Start drawing the uniforms of a later tick in the background."""
@@ -105,16 +143,19 @@ class DataPlane:
             self._pending[t0] = self._drawer.submit(self._draw, t0, t1)
 
     def close(self) -> None:
-        """Stop the drawing thread."""
-        if self._drawer is not None:
-            self._drawer.shutdown(wait=True)
+        """Stop the drawing and kernel threads, at once if a tick is still in flight (Ctrl-C)."""
+        self._stop.set()
+        self.state[STATE_STOP] = 1
+        for pool in (self._drawer, self._kernel):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _uniforms(self, t0: float, t1: float) -> Draw:
         if self._drawer is None:
             return self._draw(t0, t1)
         if t0 not in self._pending:
             self.prefetch(t0, t1)
-        return self._pending.pop(t0).result()
+        return _wait(self._pending.pop(t0))
 
     def step(self, agg: Aggregates, k: int, t0: float, t1: float, segments: np.ndarray) -> None:
         """Run every request arriving in [t0, t1) under this tick's segment table (mix and
@@ -132,7 +173,7 @@ class DataPlane:
         self.tick_hist[:] = 0
         self.tick_first_hist[:] = 0
         started = time.perf_counter()
-        rows = run_tick(
+        rows = self._run_tick(
             uniforms,
             spacing_end,
             replayed,
@@ -167,6 +208,11 @@ class DataPlane:
         if rows:
             agg.sample.append(np.column_stack([np.full(rows, k), sample[:rows]]))
         agg.sample_overflow = bool(self.state[STATE_SAMPLE_OVERFLOW])
+
+    def _run_tick(self, *args: Any) -> int:
+        if self._kernel is None:
+            return int(run_tick(*args))
+        return int(_wait(self._kernel.submit(run_tick, *args)))
 
     @property
     def calls(self) -> int:

@@ -110,12 +110,46 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def replication_totals(raw: pl.DataFrame, replications: int) -> list[dict[str, Any]]:
+    """Each replication's column sums over its ticks, in tick order.
+
+    Summed by numpy, never by a polars group_by: polars splits a group's float sum across its
+    threads in an order that varies from run to run (pola-rs/polars#25202, #6157), which changed
+    the last digits of cost terms between runs of one seed. numpy sums one contiguous column in a
+    fixed (pairwise) order, so the totals are the same bytes whatever POLARS_MAX_THREADS is.
+    """
+    out = []
+    for r in range(replications):
+        part = raw.filter(pl.col("replication") == r).sort("tick")
+        row: dict[str, Any] = {"replication": r}
+        for name in part.columns:
+            if name in ("replication", "tick"):
+                continue
+            column = part[name].to_numpy()
+            total = np.sum(column)
+            row[name] = int(total) if np.issubdtype(column.dtype, np.integer) else float(total)
+        out.append(row)
+    return out
+
+
 def _share(numerator: str, denominator: str = "calls") -> pl.Expr:
     return (
         pl.when(pl.col(denominator) > 0)
         .then(pl.col(numerator) / pl.col(denominator))
         .otherwise(None)
     )
+
+
+def _cumulative(raw: pl.DataFrame, column: str) -> pl.Series:
+    """A column's running sum within each replication, summed by numpy in row order (raw rows are
+    grouped by replication, ticks ascending), so it does not depend on polars' threads."""
+    values = raw[column].to_numpy()
+    replication = raw["replication"].to_numpy()
+    out = np.empty_like(values, dtype=float)
+    for r in np.unique(replication):
+        rows = np.flatnonzero(replication == r)
+        out[rows] = np.cumsum(values[rows])
+    return pl.Series(column, out)
 
 
 def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
@@ -131,11 +165,8 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("monitored_rate").fill_nan(None),
         _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
         pl.col("total_usd").alias("cost_usd"),
-        pl.col("total_usd").cum_sum().over("replication").alias("cumulative_cost_usd"),
-        pl.col("teacher_only_usd")
-        .cum_sum()
-        .over("replication")
-        .alias("cumulative_teacher_only_usd"),
+        _cumulative(raw, "total_usd").alias("cumulative_cost_usd"),
+        _cumulative(raw, "teacher_only_usd").alias("cumulative_teacher_only_usd"),
         pl.col("latency_p99_s").fill_nan(None),
     ).select(
         "replication",
@@ -162,11 +193,11 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates]) -> list[dict]:
-    totals = raw.group_by("replication").agg(pl.all().exclude("tick").sum()).sort("replication")
+    totals = replication_totals(raw, len(aggs))
     slots = scenario.student.servers * scenario.student.concurrency
     eval_error = economics.eval_error_rate(scenario)
     rows = []
-    for row, agg in zip(totals.iter_rows(named=True), aggs, strict=True):
+    for row, agg in zip(totals, aggs, strict=True):
         calls = row["calls"]
 
         def rate(x: float, calls: float = calls) -> float:
@@ -222,8 +253,8 @@ def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregate
                     (teacher_only - cost["total_usd"]) / teacher_only if teacher_only else None
                 ),
                 "break_even_day": economics.break_even_day(
-                    series["total_usd"].cum_sum().to_numpy(),
-                    series["teacher_only_usd"].cum_sum().to_numpy(),
+                    np.cumsum(series["total_usd"].to_numpy()),
+                    np.cumsum(series["teacher_only_usd"].to_numpy()),
                     end_s,
                 ),
                 "alerts": agg.alerts,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,10 +172,12 @@ class Replay:
             rows[:, REPLAY_SEGMENT] = ids[inverse]
         return rows
 
-    def take(self, t1: float) -> np.ndarray:
-        """Every call not yet handed out that arrives before t1, as replay rows."""
+    def take(self, t1: float, stop: threading.Event | None = None) -> np.ndarray:
+        """Every call not yet handed out that arrives before t1, as replay rows; when `stop` is
+        set (Ctrl-C), what was gathered so far: a looped trace replayed much faster than recorded
+        can need millions of passes over the file for one tick, and the run must end at once."""
         parts = []
-        while True:
+        while stop is None or not stop.is_set():
             buffer = self._buffer
             cut = int(np.searchsorted(buffer[:, REPLAY_TIME], t1, side="left"))
             parts.append(buffer[:cut])
@@ -186,6 +189,8 @@ class Replay:
                 self._exhausted = True
                 break
             self._buffer = more
+        if not parts:
+            return np.zeros((0, REPLAY_FIELDS))
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from sim import grid, sweep
+from sim import grid, sweep, workload
 from sim.executors import Workers
 from sim.problems import BadInput, did_you_mean, show, toml_value
 from sim.scenario_file import load_scenario
@@ -139,14 +139,19 @@ def bisect(
     workers: Workers,
     max_steps: int = 12,
     log: Callable[[Point], None] | None = None,
+    allow_large: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Bisect the `path=lo:hi` range for the value where the target stops holding."""
     path, lo, hi = grid.parse_range(vary, "--vary")
+    ends = []
     for value in (lo, hi):  # a bad path or value: one line before anything runs
         try:
-            load_scenario(file, [*overrides, f"{path}={toml_value(value)}"])
+            ends.append(load_scenario(file, [*overrides, f"{path}={toml_value(value)}"]))
         except BadInput as bad:
             raise BadInput([line.replace("--set ", "--vary ") for line in bad.problems]) from None
+    # the work grows or shrinks along the range: its two ends bound every point walked
+    workload.check(ends, allow_large, say)
     integer = integer_field(file, overrides, path, lo, hi)
     walk = Walk(file, overrides, path, target, workers)
     a, b = walk.at([lo, hi], 0)

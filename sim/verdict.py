@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from sim import economics
@@ -129,8 +130,9 @@ def _rising_fallback(series: pl.DataFrame) -> tuple[float, float] | None:
     head, tail = rows.head(tenth), rows.tail(tenth)
 
     def pooled(part: pl.DataFrame) -> tuple[float, float]:
-        calls = float(part["calls"].sum())
-        fallbacks = float((part["fallback_rate"].fill_null(0) * part["calls"]).sum())
+        # numpy sums in a fixed order: the warning's figures must not depend on polars' threads
+        calls = float(np.sum(part["calls"].to_numpy()))
+        fallbacks = float(np.sum((part["fallback_rate"].fill_null(0) * part["calls"]).to_numpy()))
         return (fallbacks / calls if calls else 0.0), calls
 
     (first, n1), (last, n2) = pooled(head), pooled(tail)

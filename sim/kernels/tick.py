@@ -160,7 +160,9 @@ STATE_SAMPLE_OVERFLOW = 1
 STATE_PENDING = 4  # records in the pending heap
 # STATE_CLAMPED (5) belongs to sim.kernels.teacher: computed indices (and times) that fell outside
 # their array and were clamped instead
-STATE_FIELDS = 6
+STATE_STOP = 6  # set by another thread (Ctrl-C): the tick returns early, its results abandoned
+STATE_FIELDS = 7
+STOP_EVERY = 1 << 14  # candidates between two looks at STATE_STOP (well under a millisecond)
 
 # a request record between its routing decision and its settlement (sim.kernels.pending)
 R_READY = 0  # when the fallback can start: the pending heap's key
@@ -270,6 +272,8 @@ def run_tick(
         if need_arrival:  # advance to the next accepted arrival, if any is left in the tick
             arrival_ok = False
             while ai < uniforms.shape[0]:
+                if ai % STOP_EVERY == 0 and state[STATE_STOP] != 0:
+                    return sampled
                 u = uniforms[ai]
                 ai += 1
                 if replay:
