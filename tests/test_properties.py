@@ -177,6 +177,9 @@ def check_scenario(raw: dict[str, Any]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first = runner.run(scenario)
+    check_summary(first.summary)
+    check_timeseries(first.timeseries)
+    check_accounting(first)
     # numpy's and scipy's numeric warnings would reach the user's terminal raw
     leaked = {
         f"{w.message} ({w.filename}:{w.lineno})"
@@ -184,14 +187,12 @@ def check_scenario(raw: dict[str, Any]) -> None:
         if issubclass(w.category, RuntimeWarning)
     }
     assert not leaked, f"warnings during the run: {sorted(leaked)}"
-    check_summary(first.summary)
-    check_timeseries(first.timeseries)
-    check_accounting(first)
     again = runner.run(scenario)
     assert summary_json(again.summary) == summary_json(first.summary)
     assert again.timeseries.equals(first.timeseries)
     for a, b in zip(first.aggregates, again.aggregates, strict=True):
         assert np.array_equal(a.histogram, b.histogram)
+        assert a.events == b.events
 
 
 @BOUNDED
