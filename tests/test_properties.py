@@ -306,6 +306,128 @@ KNOWN = {
     "logit-normal-sigma-0-warning": _known(
         segments=[{**_CORE, "confidence_wrong": {"dist": "logit_normal", "mu": -1.0, "sigma": 0.0}}]
     ),
+    # a valid week whose first day is closed and a horizon under a day: the plan divides the GPU
+    # bill by zero planned calls (sim/economics.py planned: c_s = gpu / n), a ZeroDivisionError
+    "no-planned-calls-crash": _known(
+        traffic={"calls_per_day": 1000, "weekly": [0, 1, 1, 1, 1, 1, 1]}
+    ),
+    # found by the generator (seed 1 of the long profile, unshrunk): outages with
+    # on_teacher_unavailable = "fail" and a rate-limited teacher; a tick's failed_rate is 1.006
+    "outage-fail-tick-failed-rate": {
+        "scenario": {
+            "name": "prop",
+            "horizon_days": 0.771779066869336,
+            "seed": 67108863,
+            "replications": 2,
+            "tick_s": 900.0,
+        },
+        "traffic": {
+            "calls_per_day": 15515.917988929694,
+            "diurnal_amplitude": 0.1451094411225668,
+            "peak_hour": 0.3,
+            "growth_per_month": -1.010063776573863e-174,
+        },
+        "segments": [
+            {
+                "name": "core",
+                "weight": 0.8553257126401248,
+                "tokens_in": 1.9,
+                "tokens_out": 1.4,
+                "student_accuracy": 0.0,
+                "teacher_accuracy": 0.8949439959935204,
+                "confidence_correct": {"dist": "constant", "value": 0.7900296701283671},
+                "confidence_wrong": {
+                    "dist": "beta",
+                    "a": 13.231828018776222,
+                    "b": 10.582454548031446,
+                },
+                "in_training": True,
+            },
+            {
+                "name": "tail",
+                "weight": 0.0,
+                "tokens_in": {"dist": "exponential", "mean": 2538.9193753781215},
+                "tokens_out": {"dist": "lognormal", "median": 409.12585322607254, "sigma": 0.0},
+                "student_accuracy": 0.99,
+                "teacher_accuracy": 0.9999999999999999,
+                "confidence_correct": {"dist": "constant", "value": 0.0},
+                "confidence_wrong": {
+                    "dist": "beta",
+                    "a": 15.848996084734562,
+                    "b": 19.340421286519963,
+                },
+                "in_training": False,
+            },
+            {
+                "name": "new",
+                "weight": 0.0,
+                "tokens_in": {"dist": "lognormal", "median": 1406.6174233947713, "sigma": 0.0},
+                "tokens_out": 133.49061512929828,
+                "student_accuracy": 1.0,
+                "teacher_accuracy": 0.8920348506402427,
+                "confidence_correct": {"dist": "constant", "value": 0.1839575941808678},
+                "confidence_wrong": {
+                    "dist": "logit_normal",
+                    "mu": 4.894140966908073e-98,
+                    "sigma": 1.1463011294584182e-221,
+                },
+                "in_training": True,
+            },
+        ],
+        "student": {
+            "servers": 2,
+            "concurrency": 3,
+            "service_s": 0.3931459322137938,
+            "seconds_per_output_token": 0.0,
+            "gpu_hour_usd": 6.299761350603857,
+            "unseen_accuracy": 1.0,
+        },
+        "teacher": {
+            "input_usd_per_mtok": 1.4,
+            "output_usd_per_mtok": 53.908718494079686,
+            "latency_s": 2.428593939330938,
+            "seconds_per_output_token": 0.002,
+            "rate_limit_per_min": 1000,
+            "outages": [
+                {"start_day": 0.026846544619855476, "hours": 5.272429424156922},
+                {"start_day": 0.6983707614101906, "hours": 10.368651561060496},
+            ],
+            "on_teacher_unavailable": "fail",
+        },
+        "router": {
+            "policy": "cascade",
+            "threshold": 0.2151908198497035,
+            "segment_thresholds": {"core": 1.0, "tail": 1.0, "new": 0.0},
+        },
+        "economics": {
+            "dataset_usd": 19631.745298791422,
+            "training_usd": 3300.076474680054,
+            "maintenance_usd_per_month": 1647.4076308214171,
+            "engineer_day_usd": 1.0,
+        },
+        "human": {
+            "usd_per_review": 1.6727167175900395,
+            "reviewers": 3,
+            "review_s": 2.420942982517289,
+            "accuracy": 0.0,
+        },
+        "drift": [
+            {
+                "kind": "concept",
+                "segment": "core",
+                "start_day": 2.2250738585e-313,
+                "ramp_days": 0.0,
+                "stale_student_accuracy": 0.0,
+            },
+            {
+                "kind": "mix",
+                "start_day": 0.0,
+                "ramp_days": 0.0,
+                "weights": {"core": 0.9875567966903166},
+            },
+        ],
+        "secondary": [{"name": "out0", "student_quality": 0.0, "teacher_quality": 0.0}],
+    },
 }
 
 
