@@ -235,7 +235,7 @@ def test_strategy_makes_valid_scenarios_reaching_every_feature() -> None:
     never drew a verifier would let the property tests pass without ever running one."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, derandomize=True, **COMMON)
+    @settings(max_examples=150, derandomize=True, **COMMON)
     @given(scenarios())
     def draw(raw: dict[str, Any]) -> None:
         validate(raw)
