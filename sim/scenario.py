@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.policies import POLICIES
 from sim.problems import did_you_mean, show
 
 DIST_KINDS = ("constant", "exponential", "lognormal", "beta", "logit_normal", "empirical")
@@ -375,14 +376,13 @@ class Teacher(Strict):
         return _seconds_at_most_a_day(dist)
 
 
-Policy = Literal["teacher_only", "student_only", "cascade", "verify", "ensemble"]
-POLICIES: tuple[str, ...] = ("teacher_only", "student_only", "cascade", "verify", "ensemble")
+Policy = Literal[POLICIES]  # type: ignore[valid-type]  # the names declared in sim.policies
 
 
 class Router(Strict):
     """[router]: which model answers each call."""
 
-    policy: Policy = Field(description="teacher_only | student_only | cascade | verify | ensemble")
+    policy: Policy = Field(description=" | ".join(POLICIES))
     threshold: Probability | None = Field(
         None, description="cascade falls back below this student confidence"
     )

@@ -4,19 +4,13 @@ import numpy as np
 
 from sim.kernels.flags import step
 from sim.kernels.sampling import quantile
+from sim.policies import POLICY_CODES
 
-TEACHER_ONLY = 0
-STUDENT_ONLY = 1
-CASCADE = 2
-VERIFY = 3
-ENSEMBLE = 4
-POLICY_CODES = {
-    "teacher_only": TEACHER_ONLY,
-    "student_only": STUDENT_ONLY,
-    "cascade": CASCADE,
-    "verify": VERIFY,
-    "ensemble": ENSEMBLE,
-}
+TEACHER_ONLY = POLICY_CODES["teacher_only"]
+STUDENT_ONLY = POLICY_CODES["student_only"]
+CASCADE = POLICY_CODES["cascade"]
+VERIFY = POLICY_CODES["verify"]
+ENSEMBLE = POLICY_CODES["ensemble"]
 
 
 @step

@@ -1,0 +1,48 @@
+"""The routing policies, declared once.
+
+Every other place that knows the policies derives from this table: the scenario's `router.policy`
+literal and its field reference, the kernels' policy codes, the reference engine, the economics and
+the report's prose. Adding a policy means a `Policy` here, its kernel step, its reference twin and
+its tests.
+
+This module imports nothing heavy, so the numba kernels can read the codes from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One routing policy: its name, its kernel code and what it does, in words."""
+
+    name: str
+    code: int
+    summary: str
+
+
+POLICY_TABLE: tuple[Policy, ...] = (
+    Policy("teacher_only", 0, "stay on the teacher's API: no GPUs, no dataset, no training"),
+    Policy("student_only", 1, "the student answers every call"),
+    Policy(
+        "cascade",
+        2,
+        "the student answers; below the confidence threshold the teacher answers instead",
+    ),
+    Policy(
+        "verify",
+        3,
+        "a verifier checks every student answer; a flag sends the call to the teacher or a person",
+    ),
+    Policy(
+        "ensemble",
+        4,
+        "student and teacher run in parallel; the student's answer shows first, the teacher's is "
+        "final",
+    ),
+)
+
+POLICIES: tuple[str, ...] = tuple(p.name for p in POLICY_TABLE)
+POLICY_CODES: dict[str, int] = {p.name: p.code for p in POLICY_TABLE}
+BY_NAME: dict[str, Policy] = {p.name: p for p in POLICY_TABLE}
