@@ -15,31 +15,43 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Policy:
-    """One routing policy: its name, its kernel code and what it does, in words."""
+    """One routing policy: its name, its kernel code, what it does in words, and its traits."""
 
     name: str
     code: int
     summary: str
+    uses_student: bool = True  # calls go through the student's GPU pool
+    escalates: bool = False  # a call can fall back after the student answered (threshold or flag)
+    teacher_answers_all: bool = False  # the teacher answers (and is paid for) every call
 
 
 POLICY_TABLE: tuple[Policy, ...] = (
-    Policy("teacher_only", 0, "stay on the teacher's API: no GPUs, no dataset, no training"),
+    Policy(
+        "teacher_only",
+        0,
+        "stay on the teacher's API: no GPUs, no dataset, no training",
+        uses_student=False,
+        teacher_answers_all=True,
+    ),
     Policy("student_only", 1, "the student answers every call"),
     Policy(
         "cascade",
         2,
         "the student answers; below the confidence threshold the teacher answers instead",
+        escalates=True,
     ),
     Policy(
         "verify",
         3,
         "a verifier checks every student answer; a flag sends the call to the teacher or a person",
+        escalates=True,
     ),
     Policy(
         "ensemble",
         4,
         "student and teacher run in parallel; the student's answer shows first, the teacher's is "
         "final",
+        teacher_answers_all=True,
     ),
 )
 
