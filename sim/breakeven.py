@@ -100,6 +100,13 @@ def from_scenario(scenario: Scenario) -> dict[str, float]:
     D and T come separately from `[economics]`; their sum is the plan's dataset_and_training_usd.
     """
     plan = economics.planned(scenario)
+    if not plan["calls"] > 0:
+        raise BadInput(
+            [
+                f"traffic: the scenario plans {plan['calls']:g} calls over its horizon; expected "
+                "more than 0 for a break-even (no per-call costs exist without calls)"
+            ]
+        )
     return {
         "calls": float(plan["calls"]),
         "teacher_usd_per_call": float(plan["teacher_usd_per_call"]),

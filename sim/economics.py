@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -195,7 +196,9 @@ def planned(scenario: Scenario) -> dict[str, Any]:
     gpu = scenario.student.servers * scenario.student.gpu_hour_usd * hours
     verifier = scenario.verifier
     checks = verifier.usd_per_call if scenario.router.policy == "verify" and verifier else 0.0
-    c_s = gpu / n + checks
+    # no planned calls (a horizon inside a zero-traffic day): no per-call GPU share exists, but
+    # the GPUs are still paid
+    c_s = (gpu / n if n > 0 else math.nan) + checks
     q = analytic_fallback_rate(scenario)
     human = scenario.human is not None and verifier is not None and verifier.on_flag == "human"
     if scenario.router.policy == "verify" and human and scenario.human is not None:
@@ -205,7 +208,7 @@ def planned(scenario: Scenario) -> dict[str, Any]:
     fixed = econ.dataset_usd + econ.training_usd
     maintenance = econ.maintenance_usd_per_month * scenario.horizon_s / MONTH_S
     # the fallback path pays the teacher (or a reviewer) on top of the student's share in c_s
-    distill = fixed + maintenance + n * ((1 - q) * c_s + q * c_r)
+    distill = fixed + maintenance + (n * ((1 - q) * c_s + q * c_r) if n > 0 else gpu)
     teacher_only = n * c_t
     return {
         "calls": n,

@@ -153,42 +153,54 @@ def _cumulative(raw: pl.DataFrame, column: str) -> pl.Series:
 
 
 def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
-    """The published timeseries: rates per tick, cost per tick and cumulative costs."""
-    return raw.with_columns(
-        _share("fallbacks").alias("fallback_rate"),
-        _share("errors").alias("error_rate"),
-        _share("silent_failures").alias("silent_failure_rate"),
-        _share("failed").alias("failed_rate"),
-        _share("overrides").alias("override_rate"),
-        _share("flags").alias("flag_rate"),
-        _share("secondary_silent").alias("secondary_silent_failure_rate"),
-        pl.col("monitored_rate").fill_nan(None),
-        _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
-        pl.col("total_usd").alias("cost_usd"),
-        _cumulative(raw, "total_usd").alias("cumulative_cost_usd"),
-        _cumulative(raw, "teacher_only_usd").alias("cumulative_teacher_only_usd"),
-        pl.col("latency_p99_s").fill_nan(None),
-    ).select(
-        "replication",
-        "tick",
-        "time_s",
-        "calls",
-        "fallback_rate",
-        "error_rate",
-        "silent_failure_rate",
-        "cost_usd",
-        "latency_p99_s",
-        "student_version",
-        "failed_rate",
-        "override_rate",
-        "flag_rate",
-        "secondary_silent_failure_rate",
-        "monitored_rate",
-        "queue_wait_mean_s",
-        *economics.COST_TERMS,
-        "teacher_only_usd",
-        "cumulative_cost_usd",
-        "cumulative_teacher_only_usd",
+    """The published timeseries: rates per tick, cost per tick and cumulative costs.
+
+    Routing counts (fallbacks, flags) are made when a call arrives, so their rates are shares of
+    the tick's arrivals. Outcomes (errors, silent failures, failures, overrides) are counted when
+    the call settles, which for a call waiting on a rate-limited teacher or a reviewer can be a
+    later tick: their rates are shares of the calls settled in the tick (answered or failed), or
+    a tick could show more errors than calls.
+    """
+    settled = pl.col("answered") + pl.col("failed")
+    return (
+        raw.with_columns(settled.alias("settled"))
+        .with_columns(
+            _share("fallbacks").alias("fallback_rate"),
+            _share("errors", "settled").alias("error_rate"),
+            _share("silent_failures", "settled").alias("silent_failure_rate"),
+            _share("failed", "settled").alias("failed_rate"),
+            _share("overrides", "settled").alias("override_rate"),
+            _share("flags").alias("flag_rate"),
+            _share("secondary_silent", "settled").alias("secondary_silent_failure_rate"),
+            pl.col("monitored_rate").fill_nan(None),
+            _share("wait_sum_s", "student_calls").alias("queue_wait_mean_s"),
+            pl.col("total_usd").alias("cost_usd"),
+            _cumulative(raw, "total_usd").alias("cumulative_cost_usd"),
+            _cumulative(raw, "teacher_only_usd").alias("cumulative_teacher_only_usd"),
+            pl.col("latency_p99_s").fill_nan(None),
+        )
+        .select(
+            "replication",
+            "tick",
+            "time_s",
+            "calls",
+            "fallback_rate",
+            "error_rate",
+            "silent_failure_rate",
+            "cost_usd",
+            "latency_p99_s",
+            "student_version",
+            "failed_rate",
+            "override_rate",
+            "flag_rate",
+            "secondary_silent_failure_rate",
+            "monitored_rate",
+            "queue_wait_mean_s",
+            *economics.COST_TERMS,
+            "teacher_only_usd",
+            "cumulative_cost_usd",
+            "cumulative_teacher_only_usd",
+        )
     )
 
 

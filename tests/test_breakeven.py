@@ -279,3 +279,24 @@ def test_pure_functions_agree_with_the_inequality():
     upkeep = breakeven.Inputs(**{**i.__dict__, "maintenance_usd": 12000})
     assert breakeven.break_even_days_accruing(upkeep) is None
     assert breakeven.break_even_calls(upkeep) is not None
+
+
+def test_a_scenario_that_plans_no_calls_is_refused_not_divided_by_zero(tmp_path):
+    """A half-day horizon on a Monday with no Monday traffic plans 0 calls: the run still works
+    (its plan carries no per-call student cost), and `breakeven` says why it has no answer."""
+    import tomli_w
+
+    from tests.builders import raw
+
+    path = tmp_path / "quiet.toml"
+    quiet = raw(scenario={"horizon_days": 0.5}, traffic={"weekly": [0, 1, 1, 1, 1, 1, 1]})
+    path.write_text(tomli_w.dumps(quiet))
+    result = CliRunner().invoke(app, ["breakeven", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("traffic: the scenario plans 0 calls over its horizon;")
+    result = CliRunner().invoke(app, ["run", str(path), "--json", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["planned"]
+    assert plan["calls"] == 0 and plan["student_usd_per_call"] is None
+    gpu = 4 * 2.5 * 12  # servers × gpu_hour_usd × hours: paid with or without calls
+    assert plan["distill_usd"] == pytest.approx(15000 + 8000 + 4000 * 0.5 / 30 + gpu)
