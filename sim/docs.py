@@ -13,6 +13,7 @@ from pydantic_core import PydanticUndefined
 
 from sim.distribution_models import DIST_MODELS, Constant, inner_model, is_distribution
 from sim.lifecycle_models import DRIFT_MODELS
+from sim.policies import POLICY_TABLE
 from sim.problems import show
 from sim.scenario import Scenario
 from sim.scenario_file import _is_list as _is_list
@@ -55,6 +56,8 @@ def scenario_reference() -> str:
                 parts.append(_table_section(drift_model, f'{header} kind = "{kind}"', name, info))
             continue
         parts.append(_table_section(model, header, name, info))
+        if name == "router":
+            parts.append(_policies_section())
     parts.append(_distributions_section())
     return "\n".join(parts).rstrip("\n") + "\n"
 
@@ -92,6 +95,13 @@ def _field_table(model: type[BaseModel], path: str) -> list[str]:
         cells.append(_cell(info.description or ""))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _policies_section() -> str:
+    """What each routing policy does, from its one declaration in sim.policies."""
+    lines = ["### Routing policies", ""]
+    lines += [f"- `{p.name}`: {_escape(p.summary)}." for p in POLICY_TABLE]
+    return "\n".join(lines) + "\n"
 
 
 def _distributions_section() -> str:
