@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import grid, results, runner, scenario_file, workload
+from sim.policies import POLICIES
 from sim.problems import BadInput, did_you_mean, show
-from sim.scenario import POLICIES
 
 FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
 COLUMNS = (

@@ -16,21 +16,26 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from sim import samples
-from sim.problems import BadInput
-from sim.scenario import Beta, Constant, Empirical, Exponential, LogitNormal, Lognormal
+from sim.quantile_grid import (
+    BODY_EDGE,
+    BODY_POINTS,
+    KIND_CONSTANT,
+    KIND_EXPONENTIAL,
+    KIND_TABLE,
+    LOWER_START,
+    TAIL_LOGIT,
+    TAIL_POINTS,
+    UPPER_START,
+)
 
-KIND_CONSTANT = 0
-KIND_EXPONENTIAL = 1
-KIND_TABLE = 2
-
-BODY_POINTS = 16385
-BODY_EDGE = 1.0 / 128.0
-TAIL_POINTS = 2049
-TAIL_LOGIT = 36.0  # tails cover logit(u) in [-36, logit(BODY_EDGE)]: u down to 2e-16
+__all__ = [
+    "BODY_EDGE", "BODY_POINTS", "KIND_CONSTANT", "KIND_EXPONENTIAL", "KIND_TABLE", "LOWER_START",
+    "TAIL_LOGIT", "TAIL_POINTS", "UPPER_START", "STANDARD_NORMAL", "ConstantDist",
+    "LogitNormalDist", "QuantileTables", "build_tables", "frozen", "lower_bound",
+]  # fmt: skip
 
 
-class _LogitNormalDist:
+class LogitNormalDist:
     """The logistic of a normal, with the ppf/cdf/rvs the reference engine needs."""
 
     def __init__(self, mu: float, sigma: float) -> None:
@@ -49,7 +54,9 @@ class _LogitNormalDist:
         )
 
 
-class _ConstantDist:
+class ConstantDist:
+    """A point mass, with the ppf/cdf the reference engine needs."""
+
     def __init__(self, value: float) -> None:
         self.value = value
 
@@ -68,41 +75,16 @@ STANDARD_NORMAL = "standard_normal"  # internal: the verifier copula's Φ⁻¹
 
 def frozen(dist: Any) -> Any:
     """A scipy-like frozen distribution (ppf, cdf, mean) for a scenario distribution."""
-    if dist == STANDARD_NORMAL:
+    if isinstance(dist, str) and dist == STANDARD_NORMAL:
         return stats.norm()
-    if isinstance(dist, Constant):
-        return _ConstantDist(dist.value)
-    if isinstance(dist, Exponential):
-        return stats.expon(scale=dist.mean)
-    if isinstance(dist, Lognormal):
-        return (
-            stats.lognorm(s=dist.sigma, scale=dist.median)
-            if dist.sigma > 0
-            else _ConstantDist(dist.median)
-        )
-    if isinstance(dist, Beta):
-        return stats.beta(dist.a, dist.b)
-    if isinstance(dist, LogitNormal):
-        if dist.sigma == 0:  # scipy's normal with scale 0 is undefined (NaN), not a point mass
-            return _ConstantDist(float(special.expit(dist.mu)))
-        return _LogitNormalDist(dist.mu, dist.sigma)
-    if isinstance(dist, Empirical):
-        return samples.EmpiricalDist(samples.load(dist.path, dist.column))
-    raise ValueError(f"unsupported distribution {dist!r}")
+    if not hasattr(dist, "frozen"):
+        raise ValueError(f"unsupported distribution {dist!r}")
+    return dist.frozen()
 
 
 def lower_bound(dist: Any) -> float:
     """The smallest value a distribution can take."""
-    if isinstance(dist, Constant):
-        return dist.value
-    if isinstance(dist, Lognormal) and dist.sigma == 0:
-        return dist.median
-    if isinstance(dist, Empirical):
-        try:
-            return float(samples.load(dist.path, dist.column)[0])
-        except BadInput:  # validation reports the file's problems with the field's path
-            return 0.0
-    return 0.0
+    return float(dist.lower_bound())
 
 
 @dataclass(frozen=True)
@@ -114,10 +96,6 @@ class QuantileTables:
 
     spec: np.ndarray  # float64[D, 2]: kind and the constant or the exponential's mean
     table: np.ndarray  # float64[D, BODY_POINTS + 2 * TAIL_POINTS]
-
-
-LOWER_START = BODY_POINTS
-UPPER_START = BODY_POINTS + TAIL_POINTS
 
 
 def _tail_grid() -> tuple[np.ndarray, np.ndarray]:
@@ -135,11 +113,8 @@ def build_tables(dists: list[Any]) -> QuantileTables:
     u_body = np.linspace(BODY_EDGE, 1.0 - BODY_EDGE, BODY_POINTS)
     u_low, u_high = _tail_grid()
     for i, dist in enumerate(dists):
-        if isinstance(dist, Constant):
-            spec[i] = (KIND_CONSTANT, dist.value)
-            continue
-        if isinstance(dist, Exponential):
-            spec[i] = (KIND_EXPONENTIAL, dist.mean)
+        if not isinstance(dist, str) and dist.kernel_kind != KIND_TABLE:  # a closed form
+            spec[i] = (dist.kernel_kind, dist.kernel_parameter())
             continue
         # validation bounds every parameter so these stay finite; scipy's warnings at the far
         # tails (an underflow to 0, say) are expected there and must not reach the user raw

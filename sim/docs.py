@@ -11,15 +11,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from sim.distribution_models import DIST_MODELS, Constant, inner_model, is_distribution
+from sim.lifecycle_models import DRIFT_MODELS
+from sim.policies import POLICY_TABLE
 from sim.problems import show
-from sim.scenario import Constant, Scenario
-from sim.scenario_file import (
-    DIST_MODELS,
-    DRIFT_MODELS,
-    describe_range,
-    field_constraints,
-)
+from sim.scenario import Scenario
 from sim.scenario_file import _is_list as _is_list
+from sim.scenario_file import describe_range, field_constraints
 
 REGENERATE = ".venv/bin/distill-sim schema --markdown > docs/scenario.md"
 
@@ -49,7 +47,7 @@ def scenario_reference() -> str:
     """The whole reference: one section per table, then distributions and what is not supported."""
     parts = [_INTRO.format(regenerate=REGENERATE)]
     for name, info in Scenario.model_fields.items():
-        model = _inner_model(info.annotation)
+        model = inner_model(info.annotation)
         if model is None:
             continue
         header = f"[[{name}]]" if _is_list(info.annotation) else f"[{name}]"
@@ -58,6 +56,8 @@ def scenario_reference() -> str:
                 parts.append(_table_section(drift_model, f'{header} kind = "{kind}"', name, info))
             continue
         parts.append(_table_section(model, header, name, info))
+        if name == "router":
+            parts.append(_policies_section())
     parts.append(_distributions_section())
     return "\n".join(parts).rstrip("\n") + "\n"
 
@@ -74,8 +74,8 @@ def _table_section(model: type[BaseModel], header: str, path: str, info: FieldIn
         lines += ["Optional.", ""]
     lines += _field_table(model, path)
     for name, field in model.model_fields.items():
-        nested = _inner_model(field.annotation)
-        if nested is not None and not _is_distribution(field.annotation):
+        nested = inner_model(field.annotation)
+        if nested is not None and not is_distribution(field.annotation):
             title = f"{path}.{name} entries" if _is_list(field.annotation) else f"[{path}.{name}]"
             lines += ["", f"### {title}", "", _summary(nested), ""]
             lines += _field_table(nested, f"{path}.{name}")
@@ -95,6 +95,13 @@ def _field_table(model: type[BaseModel], path: str) -> list[str]:
         cells.append(_cell(info.description or ""))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _policies_section() -> str:
+    """What each routing policy does, from its one declaration in sim.policies."""
+    lines = ["### Routing policies", ""]
+    lines += [f"- `{p.name}`: {_escape(p.summary)}." for p in POLICY_TABLE]
+    return "\n".join(lines) + "\n"
 
 
 def _distributions_section() -> str:
@@ -165,7 +172,7 @@ def _default(info: FieldInfo) -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    if _is_distribution(annotation):
+    if is_distribution(annotation):
         return "distribution"
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -177,7 +184,7 @@ def _type_name(annotation: Any) -> str:
         return "one of " + ", ".join(f'`"{a}"`' for a in args)
     if origin is list:
         item = args[0] if args else Any
-        if _inner_model(item) is not None:
+        if inner_model(item) is not None:
             return "list of tables"
         return f"list of {_type_name(item)}s"
     if origin is dict:
@@ -186,20 +193,6 @@ def _type_name(annotation: Any) -> str:
         return "table"
     names = {int: "integer", float: "number", str: "string", bool: "boolean"}
     return names.get(annotation, str(annotation))
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _is_distribution(annotation: Any) -> bool:
-    return _inner_model(annotation) is Constant
 
 
 def _escape(text: str) -> str:

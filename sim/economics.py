@@ -12,6 +12,7 @@ from sim import replay
 from sim.aggregates import Aggregates
 from sim.distributions import frozen
 from sim.kernels import tick
+from sim.policies import BY_NAME
 from sim.scenario import Scenario
 from sim.traffic import MONTH_S, expected_calls
 
@@ -28,7 +29,7 @@ COST_TERMS = (
 
 def deploys_student(scenario: Scenario) -> bool:
     """teacher_only is the stay-on-the-API baseline: no GPUs, no dataset, no training, no upkeep."""
-    return scenario.router.policy != "teacher_only"
+    return BY_NAME[scenario.router.policy].uses_student
 
 
 def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
@@ -119,10 +120,10 @@ def analytic_fallback_rate(scenario: Scenario) -> float:
     or falsely flagged, 1 − (1−fpr)(1−F₁(t)); a wrong one when below the threshold or flagged,
     Φ(c) + recall − Φ₂(c, Φ⁻¹(recall); ρ) with c = Φ⁻¹(F₀(t)), the verifier's Gaussian copula.
     """
-    policy = scenario.router.policy
-    if policy in ("teacher_only", "ensemble"):
+    policy = BY_NAME[scenario.router.policy]
+    if policy.teacher_answers_all:
         return 1.0
-    if policy == "student_only":
+    if not policy.escalates:
         return 0.0
     total = 0.0
     shares = _segment_shares(scenario)
@@ -137,15 +138,15 @@ def analytic_fallback_rate(scenario: Scenario) -> float:
 def fallback_probabilities(scenario: Scenario) -> list[tuple[float, float]]:
     """Per segment, the chance a right and a wrong student answer is re-routed (cascade, verify)."""
     out = []
-    policy = scenario.router.policy
+    policy = BY_NAME[scenario.router.policy]
     for s in scenario.segments:
-        if policy not in ("cascade", "verify"):
+        if not policy.escalates:
             out.append((0.0, 0.0))
             continue
         threshold = scenario.threshold_for(s.name)
         right = _cdf_below(s.confidence_correct, threshold)
         wrong = _cdf_below(s.confidence_wrong, threshold)
-        if policy == "verify" and scenario.verifier is not None:
+        if policy.verified and scenario.verifier is not None:
             v = scenario.verifier
             right = 1 - (1 - v.false_positive_rate) * (1 - right)
             wrong = _flagged_or_below(wrong, v.recall, v.blind_spot_correlation)

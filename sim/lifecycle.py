@@ -19,6 +19,8 @@ import simpy
 from sim.aggregates import Aggregates
 from sim.economics import teacher_usd_per_call
 from sim.kernels import tick
+from sim.lifecycle_models import RAMPED_DRIFTS
+from sim.policies import BY_NAME
 from sim.scenario import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
 from sim.traffic import MONTH_S
 
@@ -103,9 +105,8 @@ def drift_events(
     """Record each drift event's start (and a ramp's end) in events.parquet."""
     marks = []
     for i, e in enumerate(scenario.drift):
-        what = e.kind if not isinstance(e, ConceptDrift) else f"concept on {e.segment}"
-        marks.append((e.start_day * DAY_S, "drift_start", f"drift[{i}]: {what}"))
-        if isinstance(e, MixDrift | ConceptDrift) and e.ramp_days > 0:
+        marks.append((e.start_day * DAY_S, "drift_start", f"drift[{i}]: {e.label()}"))
+        if isinstance(e, RAMPED_DRIFTS) and e.ramp_days > 0:
             marks.append(((e.start_day + e.ramp_days) * DAY_S, "drift_end", f"drift[{i}]"))
     for when, kind, detail in sorted(marks):
         if when >= scenario.horizon_s:
@@ -140,7 +141,9 @@ class Monitor:
         self.window = max(
             1, math.ceil((m.window_hours if m else 24) * 3600 / scenario.scenario.tick_s)
         )
-        self.field = tick.FLAGS if scenario.router.policy == "verify" else tick.FALLBACKS
+        # a verified policy alerts on the verifier's flags, others on their fallbacks
+        verified = BY_NAME[scenario.router.policy].verified
+        self.field = tick.FLAGS if verified else tick.FALLBACKS
         self.alerting = False
         self.since = 0  # the window never reaches back past the last deployment
         self.alerts = 0

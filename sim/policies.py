@@ -23,6 +23,9 @@ class Policy:
     uses_student: bool = True  # calls go through the student's GPU pool
     escalates: bool = False  # a call can fall back after the student answered (threshold or flag)
     teacher_answers_all: bool = False  # the teacher answers (and is paid for) every call
+    needs_threshold: bool = False  # router.threshold (or segment_thresholds) must be set
+    verified: bool = False  # a verifier checks every student answer (needs a [verifier] table)
+    teacher_in_parallel: bool = False  # the teacher starts with the student; its answer is final
 
 
 POLICY_TABLE: tuple[Policy, ...] = (
@@ -39,12 +42,14 @@ POLICY_TABLE: tuple[Policy, ...] = (
         2,
         "the student answers; below the confidence threshold the teacher answers instead",
         escalates=True,
+        needs_threshold=True,
     ),
     Policy(
         "verify",
         3,
         "a verifier checks every student answer; a flag sends the call to the teacher or a person",
         escalates=True,
+        verified=True,
     ),
     Policy(
         "ensemble",
@@ -52,9 +57,20 @@ POLICY_TABLE: tuple[Policy, ...] = (
         "student and teacher run in parallel; the student's answer shows first, the teacher's is "
         "final",
         teacher_answers_all=True,
+        teacher_in_parallel=True,
     ),
 )
 
 POLICIES: tuple[str, ...] = tuple(p.name for p in POLICY_TABLE)
 POLICY_CODES: dict[str, int] = {p.name: p.code for p in POLICY_TABLE}
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICY_TABLE}
+
+
+def policy_named(name: str) -> Policy:
+    """The declaration of a policy by its name (a validated scenario's `router.policy`)."""
+    return BY_NAME[name]
+
+
+def reference_text() -> str:
+    """The policies in words, for the field reference: one `name`: summary per policy."""
+    return "; ".join(f"`{p.name}`: {p.summary}" for p in POLICY_TABLE)

@@ -9,6 +9,7 @@ The fast engine is tested against it, and its speed is measured against it.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from sim.engine import replication_streams, teacher_outages
 from sim.kernels import tick
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
 from sim.parameters import KernelParameters
+from sim.policies import BY_NAME
 from sim.scenario import (
     Beta,
     Constant,
@@ -226,16 +228,16 @@ class ReferenceRun:
         values[tick.TEACHER_ONLY_USD] += teacher_usd
         values[tick.TOKENS_IN] += tokens_in
         values[tick.TOKENS_OUT] += tokens_out
-        policy = router.policy
+        policy = BY_NAME[router.policy]
         threshold = s.threshold_for(seg.name)
 
         confidence, wait = 0.0, 0.0
         latest = arrival + router.deadline_s if router.deadline_s > 0 else np.inf
         student_at: float | None = None
-        fallback: str | None = "teacher" if policy == "teacher_only" else None
+        fallback: str | None = None if policy.uses_student else "teacher"
         teacher: dict[str, Any] = {"start": None}
         ensemble_teacher = None
-        if policy != "teacher_only":
+        if policy.uses_student:
             dist = seg.confidence_correct if student_correct else seg.confidence_wrong
             confidence = draw(dist, rng)
             service = (
@@ -244,7 +246,7 @@ class ReferenceRun:
             projected = max(0.0, self.slot_free[0] - arrival)
             if (
                 router.bypass_queue_s > 0
-                and policy in ("cascade", "verify")
+                and policy.escalates
                 and projected > router.bypass_queue_s
                 and self.teacher_up(arrival)
             ):
@@ -252,7 +254,7 @@ class ReferenceRun:
                 counts[tick.BYPASSES] += 1
             else:
                 heapq.heapreplace(self.slot_free, arrival + projected + service)
-                if policy == "ensemble":
+                if policy.teacher_in_parallel:
                     ensemble_teacher = env.process(self.teacher_call(tokens_out, teacher, latest))
                 self._pool_changes(+1)
                 with self.pool.request() as slot:
@@ -267,19 +269,14 @@ class ReferenceRun:
                 horizon = self.s.horizon_s
                 values[tick.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
                 values[tick.SOJOURN_SUM] += env.now - arrival
-                if policy == "verify":
+                if policy.verified:
                     assert s.verifier is not None
                     yield env.timeout(draw(s.verifier.latency_s, rng))
                     values[tick.VERIFIER_USD] += s.verifier.usd_per_call
-                    if confidence < threshold or self.verifier_flags(
-                        seg, student_correct, confidence
-                    ):
-                        counts[tick.FLAGS] += 1
-                        fallback = s.verifier.on_flag
-                elif policy == "ensemble" or policy == "cascade" and confidence < threshold:
-                    fallback = "teacher"
+                after = AFTER_STUDENT[policy.name]
+                fallback = after(self, seg, student_correct, confidence, threshold, counts)
                 student_at = env.now
-        if fallback is not None and policy in ("cascade", "verify"):
+        if fallback is not None and policy.escalates:
             counts[tick.FALLBACKS] += 1
 
         source, final_correct = "student", student_correct
@@ -330,7 +327,7 @@ class ReferenceRun:
         )
         latency = answered_at - arrival
         first = None
-        if policy == "ensemble" and student_at is not None:
+        if policy.teacher_in_parallel and student_at is not None:
             first = min(student_at, answered_at) - arrival
         if source == "none":
             counts[tick.FAILED] += 1
@@ -345,7 +342,7 @@ class ReferenceRun:
                     self.agg.secondary_silent[k, j] += rng.random() >= output.student_quality
             counts[tick.ERRORS] += not final_correct
             counts[tick.SILENT] += source == "student" and not student_correct
-            if policy == "ensemble" and source == "teacher":
+            if policy.teacher_in_parallel and source == "teacher":
                 counts[tick.OVERRIDES] += not (student_correct and teacher_correct)
             if router.deadline_s > 0 and latency <= router.deadline_s + 1e-9:
                 counts[tick.SLO_MET] += 1
@@ -358,7 +355,7 @@ class ReferenceRun:
             values[tick.FIRST_MAX] = max(values[tick.FIRST_MAX], first)
             self.first_hists[k, latency_bin(first)] += 1
         if self.sample_every and self.calls % self.sample_every == 0:
-            fell_back = fallback is not None and policy in ("cascade", "verify")
+            fell_back = fallback is not None and policy.escalates
             start = teacher["start"] if teacher["start"] is not None else np.nan
             row = [k, arrival, i, student_correct, confidence, fell_back,
                    final_correct and source != "none", source == "student" and not student_correct,
@@ -397,6 +394,48 @@ class ReferenceRun:
         self.agg.pool_mean_occupancy = self.pool_area / self.s.horizon_s
         self.agg.student_backlog_s = max(0.0, max(self.slot_free) - self.s.horizon_s)
         return self.agg
+
+
+# The reference twins of the kernel's routing steps: once the student has answered (and a verifier
+# has looked), where the call goes next: None keeps the student's answer, "teacher" or "human" sends
+# it on. Each takes (run, segment, student right?, confidence, threshold, the tick's counts).
+Twin = Callable[[ReferenceRun, Segment, bool, float, float, np.ndarray], str | None]
+
+
+def _student_only(run: ReferenceRun, *_: Any) -> str | None:
+    """The student's answer stands."""
+    return None
+
+
+def _cascade(
+    run: ReferenceRun, seg: Segment, right: bool, confidence: float, t: float, _: Any
+) -> str | None:
+    """Below the confidence threshold the teacher answers instead."""
+    return "teacher" if confidence < t else None
+
+
+def _verify(
+    run: ReferenceRun, seg: Segment, right: bool, confidence: float, t: float, counts: np.ndarray
+) -> str | None:
+    """Below the threshold, or flagged by the verifier, the call goes to on_flag."""
+    assert run.s.verifier is not None
+    if confidence < t or run.verifier_flags(seg, right, confidence):
+        counts[tick.FLAGS] += 1
+        return run.s.verifier.on_flag
+    return None
+
+
+def _ensemble(run: ReferenceRun, *_: Any) -> str | None:
+    """The teacher, started in parallel, gives the final answer."""
+    return "teacher"
+
+
+AFTER_STUDENT: dict[str, Twin] = {
+    "student_only": _student_only,
+    "cascade": _cascade,
+    "verify": _verify,
+    "ensemble": _ensemble,
+}
 
 
 def run_reference(

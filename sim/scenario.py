@@ -1,158 +1,81 @@
-"""The scenario file: pydantic models of every table, validated and frozen before the run."""
+"""The scenario file: pydantic models of every table, validated and frozen before the run.
+
+The tables live by topic: the bounded number types in sim.schema_types, the distributions in
+sim.distribution_models, traffic in sim.traffic_models, drift and the lifecycle tables in
+sim.lifecycle_models; this module holds the rest and the whole `Scenario`, and re-exports them
+all, so `from sim.scenario import X` works for every table.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from sim.distribution_models import (
+    DIST_KINDS,
+    DIST_MODELS,
+    DISTRIBUTION_MODELS,
+    Beta,
+    Constant,
+    Distribution,
+    Empirical,
+    Exponential,
+    LogitNormal,
+    Lognormal,
+    seconds_at_most_a_day,
+    tokens_at_most,
 )
-
-from sim.policies import POLICIES
+from sim.lifecycle_models import (
+    DRIFT_KINDS,
+    DRIFT_MODELS,
+    RAMPED_DRIFTS,
+    ConceptDrift,
+    Drift,
+    MixDrift,
+    Monitoring,
+    RandomWalkDrift,
+    Retraining,
+    Secondary,
+    Signals,
+)
+from sim.policies import BY_NAME, POLICIES
 from sim.problems import did_you_mean, show
+from sim.schema_types import (
+    DAY_S,
+    MAX_BUDGET_USD,
+    MAX_DAYS,
+    MAX_FACTOR,
+    MAX_SECONDS,
+    MAX_SHAPE,
+    MAX_SIGMA,
+    MAX_TOKENS,
+    MAX_USD,
+    MAX_USD_PER_MTOK,
+    MAX_VALUE,
+    Budget,
+    Day,
+    Factor,
+    NonNegative,
+    PerToken,
+    Positive,
+    Price,
+    Probability,
+    Strict,
+)
+from sim.traffic_models import Trace, Traffic
 
-DIST_KINDS = ("constant", "exponential", "lognormal", "beta", "logit_normal", "empirical")
-
-
-class Strict(BaseModel):
-    """Base of every table: unknown keys are errors and a loaded scenario never changes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-
-# Upper bounds. Every number reaches arithmetic (sums over billions of calls, exp of a normal
-# quantile, a time turned into a minute index), so each is bounded to where that arithmetic stays
-# finite and exact enough, far beyond what any real scenario uses; each bound is in the field's
-# description, so the field reference states it.
-DAY_S = 86400.0
-MAX_SECONDS = DAY_S  # one latency, service or review time: a day (medians, means, constants)
-MAX_VALUE = 1e9  # any distribution's value or scale (tokens, seconds, ...), before its own bound
-MAX_TOKENS = 1e7  # tokens in one call: ten million, five times the longest context windows
-MAX_SIGMA = 10.0  # of a log: exp(10 · 8.2), the table's farthest quantile, is 4e35, still finite
-MAX_SHAPE = 1e6  # beta shapes: beyond this the distribution is a constant to double precision
-MAX_USD_PER_MTOK = 1e6  # a million dollars per million tokens: 10,000× the dearest model
-MAX_USD = 1e6  # one call's, review's, label's price, or one GPU hour
-MAX_BUDGET_USD = 1e12  # a one-time or monthly budget: a trillion dollars
-MAX_DAYS = 36500.0  # a hundred years: any day, ramp or interval
-MAX_FACTOR = 1e9  # weights and day factors (only their ratios matter)
-PerToken = Annotated[float, Field(ge=0.0, le=60.0, allow_inf_nan=False)]  # seconds per token
-Price = Annotated[float, Field(ge=0.0, le=MAX_USD, allow_inf_nan=False)]
-Budget = Annotated[float, Field(ge=0.0, le=MAX_BUDGET_USD, allow_inf_nan=False)]
-Day = Annotated[float, Field(ge=0.0, le=MAX_DAYS, allow_inf_nan=False)]
-Factor = Annotated[float, Field(ge=0.0, le=MAX_FACTOR, allow_inf_nan=False)]
-
-
-class Constant(Strict):
-    """Always the same value."""
-
-    dist: Literal["constant"] = "constant"
-    value: float = Field(
-        ge=0.0, le=MAX_VALUE, allow_inf_nan=False, description="the value (at most 1e9)"
-    )
-
-
-class Exponential(Strict):
-    """Exponential with the given mean."""
-
-    dist: Literal["exponential"]
-    mean: float = Field(gt=0.0, le=MAX_VALUE, allow_inf_nan=False, description="mean (at most 1e9)")
-
-
-class Lognormal(Strict):
-    """Lognormal: median · exp(sigma · Z)."""
-
-    dist: Literal["lognormal"]
-    median: float = Field(
-        gt=0.0,
-        le=MAX_VALUE,
-        allow_inf_nan=False,
-        description="median (exp of the log-mean; at most 1e9)",
-    )
-    sigma: float = Field(
-        ge=0.0,
-        le=MAX_SIGMA,
-        allow_inf_nan=False,
-        description="standard deviation of the log (at most 10: its tail stays finite)",
-    )
-
-
-class Beta(Strict):
-    """Beta(a, b) on [0, 1]."""
-
-    dist: Literal["beta"]
-    a: float = Field(
-        gt=0.0, le=MAX_SHAPE, allow_inf_nan=False, description="first shape parameter (≤ 1e6)"
-    )
-    b: float = Field(
-        gt=0.0, le=MAX_SHAPE, allow_inf_nan=False, description="second shape parameter (≤ 1e6)"
-    )
-
-
-class LogitNormal(Strict):
-    """Logistic of a normal: 1 / (1 + exp(-(mu + sigma · Z))), on (0, 1)."""
-
-    dist: Literal["logit_normal"]
-    mu: float = Field(
-        ge=-100.0, le=100.0, allow_inf_nan=False, description="mean of the logit, in [-100, 100]"
-    )
-    sigma: float = Field(
-        ge=0.0,
-        le=MAX_SIGMA,
-        allow_inf_nan=False,
-        description="standard deviation of the logit (at most 10)",
-    )
-
-
-class Empirical(Strict):
-    """A sample's distribution: a data file's column, interpolated between order statistics."""
-
-    dist: Literal["empirical"]
-    path: str = Field(description="CSV, Parquet or JSONL file, relative to the scenario file")
-    column: str = Field(description="column holding the sample")
-
-
-def _bare_number_is_constant(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return {"dist": "constant", "value": value}
-    if isinstance(value, dict) and "dist" not in value:
-        return {"dist": "<missing>", **value}
-    return value
-
-
-Distribution = Annotated[
-    Constant | Exponential | Lognormal | Beta | LogitNormal | Empirical,
-    Field(discriminator="dist"),
-    BeforeValidator(_bare_number_is_constant),
-]
-
-
-def _scale_at_most(dist: Any, limit: str, value_limit: float) -> Any:
-    """Refuse a distribution whose typical value (constant, mean, median) exceeds a bound."""
-    for name in ("value", "mean", "median"):
-        value = getattr(dist, name, None)
-        if isinstance(value, float | int) and value > value_limit:
-            raise ValueError(f"got {name} = {show(value)}; expected at most {limit}")
-    return dist
-
-
-def _seconds_at_most_a_day(dist: Any) -> Any:
-    return _scale_at_most(dist, "86400 s (a day)", MAX_SECONDS)
-
-
-def _tokens_at_most(dist: Any) -> Any:
-    return _scale_at_most(dist, "10000000 tokens", MAX_TOKENS)
+__all__ = [
+    "DAY_S", "DIST_KINDS", "DIST_MODELS", "DISTRIBUTION_MODELS", "DRIFT_KINDS", "DRIFT_MODELS",
+    "MAX_BUDGET_USD", "MAX_DAYS", "MAX_FACTOR", "MAX_SECONDS", "MAX_SHAPE", "MAX_SIGMA",
+    "MAX_TOKENS", "MAX_USD", "MAX_USD_PER_MTOK", "MAX_VALUE", "Beta", "Budget", "ConceptDrift",
+    "Constant", "Day", "Distribution", "Drift", "Economics", "Empirical", "Exponential", "Factor",
+    "Human", "LogitNormal", "Lognormal", "MixDrift", "Monitoring", "NonNegative", "Outage",
+    "PerToken", "Policy", "Positive", "Price", "Probability", "RandomWalkDrift", "Retraining",
+    "Router", "Scenario", "ScenarioMeta", "Secondary", "Segment", "Signals", "Strict", "Student",
+    "Teacher", "Trace", "Traffic", "Verifier",
+]  # fmt: skip
 
 
 class ScenarioMeta(Strict):
@@ -182,98 +105,6 @@ class ScenarioMeta(Strict):
         return self
 
 
-class Trace(Strict):
-    """[traffic.trace]: arrivals replayed from a file instead of the Poisson process."""
-
-    path: str = Field(description="CSV, Parquet or JSONL file, relative to the scenario file")
-    format: Literal["csv", "parquet", "jsonl"] | None = Field(
-        None, description="the file's format (default: from its extension)"
-    )
-    time_column: str = Field(description="column with each call's arrival time")
-    time_unit: Literal["datetime", "s", "ms"] = Field(
-        "datetime", description="datetime strings, or numbers in seconds or milliseconds"
-    )
-    tokens_in_column: str | None = Field(
-        None, description="prompt tokens per call (default: the segment's tokens_in)"
-    )
-    tokens_out_column: str | None = Field(
-        None, description="completion tokens per call (default: the segment's tokens_out)"
-    )
-    segment_column: str | None = Field(
-        None, description="each call's segment name (default: drawn by the segments' weights)"
-    )
-    speedup: Positive = Field(1.0, description="replay this many times faster than recorded")
-    loop: bool = Field(
-        True,
-        description="repeat the trace to fill the horizon (false: the run ends with the trace)",
-    )
-    rate_multiplier: Positive = Field(
-        1.0, description="calls per recorded call on average (thinned or repeated at random)"
-    )
-
-
-class Traffic(Strict):
-    """[traffic]: a Poisson process with rate calls_per_day/86400 · diurnal · weekly · growth,
-    or a replayed trace."""
-
-    calls_per_day: Positive = Field(
-        None,  # type: ignore[assignment]  # required unless a trace sets it (its mean rate)
-        description="mean calls per day before the factors (with a trace: set from it)",
-    )
-    diurnal_amplitude: float = Field(
-        0.0, ge=0.0, lt=1.0, description="a in 1 + a·cos(2π(hour − peak_hour)/24); 0 ≤ a < 1"
-    )
-    peak_hour: float = Field(14.0, ge=0.0, lt=24.0, description="hour of the daily peak")
-    weekly: list[Factor] = Field(
-        default_factory=lambda: [1.0] * 7,
-        min_length=7,
-        max_length=7,
-        description="seven day factors (each ≤ 1e9), day 0 a Monday; normalised to mean 1",
-    )
-    growth_per_month: float = Field(
-        0.0, gt=-1.0, le=100.0, description="compound growth per 30-day month"
-    )
-
-    trace: Trace | None = Field(None, description="replay a file's arrivals instead")
-
-    @field_validator("weekly")
-    @classmethod
-    def _some_day_has_traffic(cls, weekly: list[float]) -> list[float]:
-        if sum(weekly) <= 0:
-            raise ValueError(f"got {show(weekly)}; expected at least one positive factor")
-        return weekly
-
-    @model_validator(mode="after")
-    def _rate_or_trace(self) -> Traffic:
-        if self.trace is None:
-            if self.calls_per_day is None:
-                raise ValueError(
-                    "traffic.calls_per_day: missing; expected calls per day, or a [traffic.trace]"
-                )
-            return self
-        problems = []
-        if self.calls_per_day is not None:
-            problems.append(
-                f"traffic.calls_per_day: got {self.calls_per_day:g} with a [traffic.trace]; "
-                "expected no calls_per_day (the trace sets the rate; scale it with "
-                "trace.rate_multiplier or trace.speedup)"
-            )
-        shaping = {
-            "diurnal_amplitude": (self.diurnal_amplitude, 0.0),
-            "weekly": (self.weekly, [1.0] * 7),
-            "growth_per_month": (self.growth_per_month, 0.0),
-        }
-        for name, (value, off) in shaping.items():
-            if value != off:
-                problems.append(
-                    f"traffic.{name}: got {show(value)} with a [traffic.trace]; expected "
-                    f"{show(off)} (a replayed trace has its own daily and weekly shape)"
-                )
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
-
 class Segment(Strict):
     """[[segments]]: one slice of the traffic with its own tokens, accuracies and confidences."""
 
@@ -296,7 +127,7 @@ class Segment(Strict):
     @field_validator("tokens_in", "tokens_out")
     @classmethod
     def _tokens_bounded(cls, dist: Any) -> Any:
-        return _tokens_at_most(dist)
+        return tokens_at_most(dist)
 
     @field_validator("confidence_correct", "confidence_wrong")
     @classmethod
@@ -331,7 +162,7 @@ class Student(Strict):
     @field_validator("service_s")
     @classmethod
     def _service_bounded(cls, dist: Any) -> Any:
-        return _seconds_at_most_a_day(dist)
+        return seconds_at_most_a_day(dist)
 
 
 class Outage(Strict):
@@ -373,7 +204,7 @@ class Teacher(Strict):
     @field_validator("latency_s")
     @classmethod
     def _latency_bounded(cls, dist: Any) -> Any:
-        return _seconds_at_most_a_day(dist)
+        return seconds_at_most_a_day(dist)
 
 
 Policy = Literal[POLICIES]  # type: ignore[valid-type]  # the names declared in sim.policies
@@ -442,7 +273,7 @@ class Verifier(Strict):
     @field_validator("latency_s")
     @classmethod
     def _latency_bounded(cls, dist: Any) -> Any:
-        return _seconds_at_most_a_day(dist)
+        return seconds_at_most_a_day(dist)
 
 
 class Human(Strict):
@@ -458,128 +289,7 @@ class Human(Strict):
     @field_validator("review_s")
     @classmethod
     def _review_bounded(cls, dist: Any) -> Any:
-        return _seconds_at_most_a_day(dist)
-
-
-class MixDrift(Strict):
-    """[[drift]] kind = "mix": traffic shares move linearly to `weights` over ramp_days."""
-
-    kind: Literal["mix"]
-    start_day: Day = Field(description="day the shift starts (≤ 36500)")
-    ramp_days: Day = Field(0.0, description="days to reach the new weights (0 = a step; ≤ 36500)")
-    weights: dict[str, Factor] = Field(
-        description="target weight per segment (unnamed segments keep their share; each ≤ 1e9)"
-    )
-
-
-class ConceptDrift(Strict):
-    """[[drift]] kind = "concept": the right answers change; students trained before it degrade."""
-
-    kind: Literal["concept"]
-    segment: str = Field(description="the segment whose answers change")
-    start_day: Day = Field(description="day the change starts (≤ 36500)")
-    ramp_days: Day = Field(0.0, description="days over which it completes (≤ 36500)")
-    stale_student_accuracy: Probability = Field(
-        description="accuracy a student trained before the change ends at (the teacher adapts)"
-    )
-
-
-class RandomWalkDrift(Strict):
-    """[[drift]] kind = "random_walk": shares wander (log-normal steps), for stress tests."""
-
-    kind: Literal["random_walk"]
-    start_day: Day = Field(0.0, description="day the wandering starts (≤ 36500)")
-    volatility_per_month: float = Field(
-        ge=0.0,
-        # 2 already multiplies a share by e^±2 in a month; a hundred years of it stays far inside
-        # exp's range, where a larger value sends every call to one segment
-        le=2.0,
-        allow_inf_nan=False,
-        description="standard deviation of each segment's log-share change over 30 days (≤ 2)",
-    )
-
-
-Drift = Annotated[MixDrift | ConceptDrift | RandomWalkDrift, Field(discriminator="kind")]
-
-
-class Secondary(Strict):
-    """[[secondary]]: an output nobody routes on (e.g. an audit-log summary)."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$", description="unique name")
-    student_quality: Probability = Field(description="share of the student's outputs that are good")
-    teacher_quality: Probability = Field(description="share of the teacher's outputs that are good")
-
-
-class Monitoring(Strict):
-    """[monitoring]: what the team can see — a leading indicator and audited samples."""
-
-    window_hours: float = Field(
-        24.0,
-        gt=0.0,
-        le=MAX_DAYS * 24,
-        allow_inf_nan=False,
-        description="window of the fallback (or flag) rate (≤ 876000)",
-    )
-    fallback_rate_alert: Probability = Field(
-        0.3, description="alert when the windowed fallback (verify: flag) rate exceeds this"
-    )
-    audit_rate: Probability = Field(0.0, description="share of calls labelled by people")
-    audit_usd: Price = Field(1.0, description="price of labelling one call (≤ 1e6)")
-
-
-class Retraining(Strict):
-    """[retraining]: when a new student is trained, and what it costs."""
-
-    trigger: Literal["never", "alert", "schedule"] = Field(
-        "never", description="never | alert (a monitoring alert) | schedule (every_days)"
-    )
-    every_days: float = Field(
-        90.0,
-        gt=0.0,
-        le=MAX_DAYS,
-        allow_inf_nan=False,
-        description="schedule: days between retrainings (≤ 36500)",
-    )
-    duration_days: Day = Field(7.0, description="the old student serves meanwhile (≤ 36500)")
-    dataset_calls: float = Field(
-        20000.0,
-        ge=0.0,
-        le=1e12,
-        allow_inf_nan=False,
-        description="teacher calls to label the new dataset (at teacher prices; ≤ 1e12)",
-    )
-    compute_usd: Budget = Field(2000.0, description="training compute per retraining (≤ 1e12)")
-    engineer_days: float = Field(
-        3.0,
-        ge=0.0,
-        le=1e6,
-        allow_inf_nan=False,
-        description="people time per retraining (≤ 1e6)",
-    )
-    min_share: Probability = Field(
-        0.01, description="segments above this share at retraining time become seen"
-    )
-
-
-class Signals(Strict):
-    """[signals]: what a run cannot compute about the task, declared by the team (for `assess`).
-
-    Each value, when given, overrides the evidence `distill-sim assess` computes."""
-
-    narrow: bool | None = Field(None, description="a bounded input distribution and output space")
-    stable: bool | None = Field(None, description="unchanged for months, no change planned")
-    program_like: bool | None = Field(
-        None, description="the reasoning follows rules or a checklist, not novel insight"
-    )
-    verifiable: bool | None = Field(
-        None, description="right answers can be checked cheaply and automatically"
-    )
-    world_knowledge: bool | None = Field(
-        None, description="the answers draw on broad world knowledge, judgement or taste"
-    )
-    subtle_failure_cost: Literal["low", "medium", "high"] | None = Field(
-        None, description="what a plausible-looking wrong answer costs (legal, medical: high)"
-    )
+        return seconds_at_most_a_day(dist)
 
 
 class Scenario(Strict):
@@ -616,11 +326,11 @@ class Scenario(Strict):
                     f"router.segment_thresholds.{name}: unknown segment{hint}; "
                     f"expected one of {', '.join(names)}"
                 )
-        if self.router.policy == "cascade" and self.router.threshold is None:
+        if BY_NAME[self.router.policy].needs_threshold and self.router.threshold is None:
             missing = [n for n in names if n not in self.router.segment_thresholds]
             if missing:
                 problems.append(
-                    "router.threshold: missing; cascade needs a threshold "
+                    f"router.threshold: missing; {self.router.policy} needs a threshold "
                     f"(or segment_thresholds for {missing})"
                 )
         problems += self._routing_problems()
@@ -632,10 +342,10 @@ class Scenario(Strict):
     def _routing_problems(self) -> list[str]:
         problems = []
         router = self.router
-        if router.policy == "verify" and self.verifier is None:
+        if BY_NAME[router.policy].verified and self.verifier is None:
             problems.append(
-                'router.policy: got "verify" without a [verifier] table; expected a [verifier] '
-                "table (recall, false_positive_rate, ...) or another policy"
+                f'router.policy: got "{router.policy}" without a [verifier] table; expected a '
+                "[verifier] table (recall, false_positive_rate, ...) or another policy"
             )
         if self.verifier is not None and self.verifier.on_flag == "human" and self.human is None:
             problems.append(
@@ -677,10 +387,7 @@ class Scenario(Strict):
                     f"{where}.start_day: got {event.start_day:g}; the drift starts at or after "
                     f"the horizon's end (day {horizon:g}); expected a start_day below horizon_days"
                 )
-            elif (
-                isinstance(event, MixDrift | ConceptDrift)
-                and event.start_day + event.ramp_days > horizon
-            ):
+            elif isinstance(event, RAMPED_DRIFTS) and event.start_day + event.ramp_days > horizon:
                 problems.append(
                     f"{where}.ramp_days: got {event.ramp_days:g}; the ramp from day "
                     f"{event.start_day:g} ends past the horizon (day {horizon:g}); expected "
@@ -718,16 +425,13 @@ class Scenario(Strict):
 
     def fastest_answer_s(self) -> float:
         """The shortest time any answer of this policy can take (support lower bounds)."""
-        from sim.distributions import lower_bound
-
-        if self.router.policy == "teacher_only":
-            return lower_bound(
-                self.teacher.latency_s
-            ) + self.teacher.seconds_per_output_token * min(
-                lower_bound(s.tokens_out) for s in self.segments
+        shortest_out = min(s.tokens_out.lower_bound() for s in self.segments)
+        if not BY_NAME[self.router.policy].uses_student:
+            return self.teacher.latency_s.lower_bound() + (
+                self.teacher.seconds_per_output_token * shortest_out
             )
-        return lower_bound(self.student.service_s) + self.student.seconds_per_output_token * min(
-            lower_bound(s.tokens_out) for s in self.segments
+        return self.student.service_s.lower_bound() + (
+            self.student.seconds_per_output_token * shortest_out
         )
 
     def threshold_for(self, segment: str) -> float:

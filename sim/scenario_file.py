@@ -15,35 +15,18 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from sim import replay, samples
-from sim.problems import BadInput, did_you_mean, show
-from sim.scenario import (
+from sim.distribution_models import (
+    DIST_FIELDS,
     DIST_KINDS,
-    Beta,
-    ConceptDrift,
-    Constant,
+    DIST_MODELS,
     Empirical,
-    Exponential,
-    LogitNormal,
-    Lognormal,
-    MixDrift,
-    RandomWalkDrift,
-    Scenario,
+    inner_model,
+    is_distribution,
 )
+from sim.lifecycle_models import DRIFT_MODELS
+from sim.problems import BadInput, did_you_mean, show
+from sim.scenario import Scenario
 
-DRIFT_MODELS: dict[str, type[BaseModel]] = {
-    "mix": MixDrift,
-    "concept": ConceptDrift,
-    "random_walk": RandomWalkDrift,
-}
-DIST_MODELS: dict[str, type[BaseModel]] = {
-    "constant": Constant,
-    "exponential": Exponential,
-    "lognormal": Lognormal,
-    "beta": Beta,
-    "logit_normal": LogitNormal,
-    "empirical": Empirical,
-}
-_DIST_FIELDS = {"dist", "value", "mean", "median", "sigma", "a", "b", "mu", "path", "column"}
 # Lax pydantic reads "90" as 90.0, true as 1 and 1 as true: wrong types that must be reported.
 _NO_COERCION = {"int_type": (str, bool), "float_type": (str, bool), "bool_type": (str, int, float)}
 _TYPE_NAMES = {
@@ -226,24 +209,10 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo 
         if owner is None:
             continue  # a key of a plain dict: keep the field that holds the dict
         info = owner.model_fields.get(key)
-        model = _inner_model(info.annotation) if info is not None else None
-        distribution = info is not None and _is_distribution(info.annotation)
+        model = inner_model(info.annotation) if info is not None else None
+        distribution = info is not None and is_distribution(info.annotation)
         drift = owner is Scenario and key == "drift"
     return text, owner, info
-
-
-def _inner_model(annotation: Any) -> Any:
-    for arg in typing.get_args(annotation) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _is_distribution(annotation: Any) -> bool:
-    return _inner_model(annotation) is Constant
 
 
 def field_constraints(info: FieldInfo) -> dict[str, Any]:
@@ -319,7 +288,7 @@ def _describe(error: Any) -> list[str]:
             needs = " and ".join(k for k in owner.model_fields if k != "dist")
             return [f"{where}: missing; a {dist} distribution needs {needs}"]
         annotation = info.annotation if info is not None else None
-        if _inner_model(annotation) is not None and not _is_distribution(annotation):
+        if inner_model(annotation) is not None and not is_distribution(annotation):
             table = f"[[{where}]]" if _is_list(annotation) else f"[{where}]"
             return [f"{where}: missing; expected a {table} table"]
         return [f"{where}: missing; this field is required"]
@@ -430,7 +399,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         annotation = model.model_fields[token].annotation if _is_model(model) else None
         if token not in node:
             node[token] = [] if _is_list(annotation) else {}
-        elif _is_distribution(annotation) and not isinstance(node[token], dict):
+        elif is_distribution(annotation) and not isinstance(node[token], dict):
             node[token] = {"dist": "constant", "value": node[token]}
         elif not isinstance(node[token], dict | list):
             inside = ".".join(tokens[: i + 1]).replace(".[", "[")
@@ -440,7 +409,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
                     f"expected --set {inside}=VALUE"
                 ]
             )
-        model = _inner_model(annotation) if annotation is not None else None
+        model = inner_model(annotation) if annotation is not None else None
         node = node[token]
 
 
@@ -479,9 +448,9 @@ def _list_index(node: list[Any], token: str, where: str) -> int:
 
 def _allowed_keys(model: Any) -> list[str] | None:
     if _is_model(model):
-        if model is Constant:
+        if model is DIST_MODELS["constant"]:
             # any distribution's parameters: `--set x.dist=...` may switch the kind
-            return sorted(_DIST_FIELDS)
+            return sorted(DIST_FIELDS)
         return list(model.model_fields)
     return None
 

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from sim import economics
+from sim.policies import BY_NAME
 from sim.scenario import Scenario
 
 
@@ -29,22 +30,23 @@ def planned_vs_realized(
     (the teacher's price per call differing from its planned mean, and GPU and upkeep
     differences). idle_gpu_usd says how much of the GPU bill paid for idle capacity."""
     plan = economics.planned(scenario)
+    policy = BY_NAME[scenario.router.policy]
     cost = summary["cost"]
     calls = summary["calls"] or 0.0
     realized = cost["total_usd"]
     gap = realized - plan["distill_usd"]
-    q_plan = plan["fallback_rate"] if scenario.router.policy in ("cascade", "verify") else 0.0
+    q_plan = plan["fallback_rate"] if policy.escalates else 0.0
     c_t = plan["teacher_usd_per_call"]
     volume = (calls - plan["calls"]) * q_plan * c_t
     teacher_per_call = (
         summary["teacher_only_cost_usd"] / calls if calls else plan["teacher_usd_per_call"]
     )
     fallback = cost["teacher_usd"] - q_plan * calls * teacher_per_call
-    if scenario.router.policy not in ("cascade", "verify"):
+    if not policy.escalates:
         fallback = 0.0
     people = cost["human_usd"] + cost["audit_usd"]
     drift = 0.0
-    if segment_calls is not None and scenario.router.policy in ("cascade", "verify"):
+    if segment_calls is not None and policy.escalates:
         implied = sum(
             (n - wrong) * right_p + wrong * wrong_p
             for n, wrong, (right_p, wrong_p) in zip(
@@ -78,13 +80,14 @@ def planned_vs_realized(
 def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) -> list[str]:
     """What the seed would say about this result."""
     out = []
+    policy = BY_NAME[scenario.router.policy]
     ratio = summary.get("savings_ratio")
-    if scenario.router.policy != "teacher_only" and ratio is not None and ratio < 0:
+    if policy.uses_student and ratio is not None and ratio < 0:
         out.append(
             f"Distill-and-route costs {-ratio:.0%} more than staying on the teacher: N is too "
             "small, q too high, or M too large for this slice; it belongs on the teacher."
         )
-    elif scenario.router.policy != "teacher_only" and ratio is not None and ratio < 0.2:
+    elif policy.uses_student and ratio is not None and ratio < 0.2:
         out.append(
             f"Realized savings are {ratio:.0%} of the teacher-only cost: when the formula works "
             "out it usually works out overwhelmingly; a saving under 20% is probably negative "
@@ -113,7 +116,7 @@ def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) 
             "read."
         )
     v = scenario.verifier
-    if scenario.router.policy == "verify" and v is not None and v.blind_spot_correlation >= 0.5:
+    if policy.verified and v is not None and v.blind_spot_correlation >= 0.5:
         out.append(
             f"The verifier shares the student's blind spots (blind_spot_correlation "
             f"{v.blind_spot_correlation:g}): it adds latency without adding much safety."
