@@ -54,7 +54,7 @@ def share(value: float | None, extra: int = 0) -> str:
         return DASH
     percent = 100 * value
     decimals = 2 if abs(percent) >= 0.1 or percent == 0 else _decimals(percent, 2)
-    return _signed(percent, f"{abs(percent):.{decimals + extra}f}%")
+    return _signed(percent, f"{abs(percent):,.{decimals + extra}f}%")
 
 
 def seconds(value: float | None, extra: int = 0) -> str:
