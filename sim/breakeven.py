@@ -319,16 +319,10 @@ def _days(value: float | None, never: str, horizon: float | None) -> str:
     return f"{days(value)}{beyond}"
 
 
-def print_report(rep: dict[str, Any]) -> None:
-    """The inputs and the answer as a table, then the verdict and the assumptions."""
-    console = Console(emoji=False, width=max(Console().width, 110))
-    i, r = rep["inputs"], rep["results"]
+def _input_rows(i: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The formula's terms as (symbol, meaning, value) rows."""
     horizon = i["horizon_days"]
-    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
-    table.add_column("term")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    rows = [
+    return [
         ("N", "calls over the horizon", count(i["calls"])),
         ("H", "horizon (days)", "—" if horizon is None else f"{horizon:g}"),
         ("c_t", "teacher cost per call", money(i["teacher_usd_per_call"])),
@@ -339,9 +333,10 @@ def print_report(rep: dict[str, Any]) -> None:
         ("T", "training (one-time)", money(i["training_usd"])),
         ("M", "maintenance over the horizon", money(i["maintenance_usd"])),
     ]
-    for row in rows:
-        table.add_row(*row)
-    table.add_section()
+
+
+def _result_rows(r: dict[str, Any], horizon: float | None) -> list[tuple[str, str, str]]:
+    """The answer as (symbol, meaning, value) rows; the days need a horizon."""
     never = "never (savings per call ≤ 0)"
     accruing_never = never if not r["pays_back"] else "never (savings per day ≤ upkeep per day)"
     unknown = "— (needs --horizon-days)"
@@ -385,9 +380,24 @@ def print_report(rep: dict[str, Any]) -> None:
                 _calls(r["break_even_calls_maintenance_accruing"], accruing_never),
             ),
         ]
-    for row in results:
+    return results
+
+
+def print_report(rep: dict[str, Any]) -> None:
+    """The inputs and the answer as a table, then the verdict and the assumptions."""
+    console = Console(emoji=False, width=max(Console().width, 110))
+    i, r = rep["inputs"], rep["results"]
+    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
+    table.add_column("term")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for row in _input_rows(i):
+        table.add_row(*row)
+    table.add_section()
+    for row in _result_rows(r, i["horizon_days"]):
         table.add_row(*row)
     console.print(table)
+    ratio = r["savings_ratio"]
     winner = r["winner"]
     if winner == "distill":
         verdict = f"[bold green]distillation wins[/] at N, by {money(r['savings_usd'])}"
