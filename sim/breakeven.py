@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import economics
+from sim.formatting import count, days, money, share
 from sim.problems import BadInput
 from sim.scenario import Scenario
 
@@ -306,77 +307,68 @@ def report(i: Inputs, source: str, overridden: list[str]) -> dict[str, Any]:
     }
 
 
-def _usd(value: float, per_call: bool = False) -> str:
-    text = f"${abs(value):,.6f}" if per_call else f"${abs(value):,.2f}"
-    return "−" + text if value < 0 else text
-
-
 def _calls(value: float | None, never: str) -> str:
-    return never if value is None else f"{value:,.0f}"
+    """A break-even volume in whole calls, or why there is none."""
+    return never if value is None else count(round(value))
 
 
 def _days(value: float | None, never: str, horizon: float | None) -> str:
     if value is None:
         return never
     beyond = f" (past the {horizon:g}-day horizon)" if horizon and value > horizon else ""
-    return f"{value:,.1f}{beyond}"
+    return f"{days(value)}{beyond}"
 
 
-def print_report(rep: dict[str, Any]) -> None:
-    """The inputs and the answer as a table, then the verdict and the assumptions."""
-    console = Console(emoji=False, width=max(Console().width, 110))
-    i, r = rep["inputs"], rep["results"]
+def _input_rows(i: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The formula's terms as (symbol, meaning, value) rows."""
     horizon = i["horizon_days"]
-    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
-    table.add_column("term")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    rows = [
-        ("N", "calls over the horizon", f"{i['calls']:,.0f}"),
+    return [
+        ("N", "calls over the horizon", count(i["calls"])),
         ("H", "horizon (days)", "—" if horizon is None else f"{horizon:g}"),
-        ("c_t", "teacher cost per call", _usd(i["teacher_usd_per_call"], True)),
-        ("c_s", "student cost per call", _usd(i["student_usd_per_call"], True)),
-        ("q", "fallback rate", f"{100 * i['fallback_rate']:.2f}%"),
-        ("c_r", "fallback cost per call", _usd(i["fallback_usd_per_call"], True)),
-        ("D", "dataset (one-time)", _usd(i["dataset_usd"])),
-        ("T", "training (one-time)", _usd(i["training_usd"])),
-        ("M", "maintenance over the horizon", _usd(i["maintenance_usd"])),
+        ("c_t", "teacher cost per call", money(i["teacher_usd_per_call"])),
+        ("c_s", "student cost per call", money(i["student_usd_per_call"])),
+        ("q", "fallback rate", share(i["fallback_rate"])),
+        ("c_r", "fallback cost per call", money(i["fallback_usd_per_call"])),
+        ("D", "dataset (one-time)", money(i["dataset_usd"])),
+        ("T", "training (one-time)", money(i["training_usd"])),
+        ("M", "maintenance over the horizon", money(i["maintenance_usd"])),
     ]
-    for row in rows:
-        table.add_row(*row)
-    table.add_section()
+
+
+def _result_rows(r: dict[str, Any], horizon: float | None) -> list[tuple[str, str, str]]:
+    """The answer as (symbol, meaning, value) rows; the days need a horizon."""
     never = "never (savings per call ≤ 0)"
     accruing_never = never if not r["pays_back"] else "never (savings per day ≤ upkeep per day)"
     unknown = "— (needs --horizon-days)"
     ratio = r["savings_ratio"]
     results = [
-        ("N·c_t", "staying on the teacher", _usd(r["teacher_only_usd"])),
-        ("", "distilling and routing", _usd(r["distill_usd"])),
+        ("N·c_t", "staying on the teacher", money(r["teacher_only_usd"])),
+        ("", "distilling and routing", money(r["distill_usd"])),
         (
             "",
             "savings at N",
-            _usd(r["savings_usd"]) + ("" if ratio is None else f" ({100 * ratio:.1f}%)"),
+            money(r["savings_usd"]) + ("" if ratio is None else f" ({share(ratio)})"),
         ),
         (
             "c_t − c_s",
             "savings per call before fallbacks",
-            _usd(r["gross_savings_usd_per_call"], True),
+            money(r["gross_savings_usd_per_call"]),
         ),
         (
             "q·(c_r − c_s)",
             "eaten by the fallback path",
-            _usd(r["fallback_loss_usd_per_call"], True),
+            money(r["fallback_loss_usd_per_call"]),
         ),
-        ("s", "savings per call c_t − (1−q)·c_s − q·c_r", _usd(r["savings_usd_per_call"], True)),
+        ("s", "savings per call c_t − (1−q)·c_s − q·c_r", money(r["savings_usd_per_call"])),
         ("N*", "break-even calls, M fixed", _calls(r["break_even_calls"], never)),
     ]
     if horizon is None:
         results.append(("", "break-even day", unknown))
     else:
         results += [
-            ("N/H", "calls per day", f"{r['calls_per_day']:,.0f}"),
+            ("N/H", "calls per day", count(round(r["calls_per_day"]))),
             ("", "break-even day, M fixed", _days(r["break_even_days"], never, horizon)),
-            ("M·30/H", "maintenance per month", _usd(r["maintenance_usd_per_month"])),
+            ("M·30/H", "maintenance per month", money(r["maintenance_usd_per_month"])),
             (
                 "t*",
                 "break-even day, M accruing",
@@ -388,26 +380,41 @@ def print_report(rep: dict[str, Any]) -> None:
                 _calls(r["break_even_calls_maintenance_accruing"], accruing_never),
             ),
         ]
-    for row in results:
+    return results
+
+
+def print_report(rep: dict[str, Any]) -> None:
+    """The inputs and the answer as a table, then the verdict and the assumptions."""
+    console = Console(emoji=False, width=max(Console().width, 110))
+    i, r = rep["inputs"], rep["results"]
+    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
+    table.add_column("term")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for row in _input_rows(i):
+        table.add_row(*row)
+    table.add_section()
+    for row in _result_rows(r, i["horizon_days"]):
         table.add_row(*row)
     console.print(table)
+    ratio = r["savings_ratio"]
     winner = r["winner"]
     if winner == "distill":
-        verdict = f"[bold green]distillation wins[/] at N, by {_usd(r['savings_usd'])}"
+        verdict = f"[bold green]distillation wins[/] at N, by {money(r['savings_usd'])}"
     elif winner == "teacher":
-        verdict = f"[bold red]the teacher wins[/] at N, by {_usd(-r['savings_usd'])}"
+        verdict = f"[bold red]the teacher wins[/] at N, by {money(-r['savings_usd'])}"
     else:
         verdict = "[bold]a tie[/] at N: N is the break-even volume"
     console.print(verdict)
-    share = r["fallback_share_of_savings"]
-    if share is not None and share >= 0.5:
+    eaten = r["fallback_share_of_savings"]
+    if eaten is not None and eaten >= 0.5:
         console.print(
-            f"The fallback path eats {100 * share:.0f}% of what distilling would save with no "
+            f"The fallback path eats {share(eaten)} of what distilling would save with no "
             "fallbacks: the quality gap q matters more than people expect."
         )
     if winner == "distill" and ratio is not None and ratio < THIN_SAVINGS:
         console.print(
-            f"[bold yellow]warning:[/] savings are {100 * ratio:.0f}% of the teacher-only cost: "
+            f"[bold yellow]warning:[/] savings are {share(ratio)} of the teacher-only cost: "
             "when the formula works out it usually works out overwhelmingly; a saving under 20% "
             "is probably negative once everything is counted."
         )

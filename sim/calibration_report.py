@@ -19,6 +19,7 @@ from rich.table import Table
 
 from sim.calibration import BINS, SegmentCalibration
 from sim.confidence_fit import EPSILON, ConfidenceFit
+from sim.formatting import count, share
 from sim.logs_file import Logs
 from sim.problems import toml_value
 from sim.results import write_directory
@@ -224,7 +225,7 @@ def write(
 def print_table(result: dict[str, Any]) -> None:
     """The per-segment table, then where the files are."""
     console = Console(emoji=False, width=max(Console().width, 150))
-    table = Table(title=f"calibration of {result['logs']} ({result['rows']} rows)")
+    table = Table(title=f"calibration of {result['logs']} ({count(result['rows'])} rows)")
     for heading in ("segment", "confidence_correct", "confidence_wrong"):
         table.add_column(heading)
     for heading in ("rows", "weight", "accuracy ± SE", "ECE", "AUROC"):
@@ -234,9 +235,9 @@ def print_table(result: dict[str, Any]) -> None:
             segment["label"],
             _cell(segment["confidence_correct"]),
             _cell(segment["confidence_wrong"]),
-            f"{segment['rows']:,}",
-            f"{segment['weight']:.1%}",
-            f"{segment['student_accuracy']:.2%} ± {segment['student_accuracy_se']:.2%}",
+            count(segment["rows"]),
+            share(segment["weight"]),
+            f"{share(segment['student_accuracy'])} ± {share(segment['student_accuracy_se'])}",
             f"{segment['ece']:.3f}",
             "—" if segment["auroc"] is None else f"{segment['auroc']:.3f}",
         )

@@ -608,7 +608,7 @@ def report(
     _guarded(body)
 
 
-@app.command()
+@app.command()  # the help is rich markup: the docstring escapes [ so [[segments]] prints as is
 def calibrate(
     logs: Annotated[Path, typer.Argument(help="Logged student outputs: CSV, Parquet or JSONL.")],
     segment_column: Annotated[str, typer.Option(help="Column naming each row's segment.")],
@@ -623,7 +623,7 @@ def calibrate(
     json_: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
     force: ForceOption = False,
 ) -> None:
-    """Fit each segment's accuracy and confidence distributions from logs; write a [[segments]]
+    r"""Fit each segment's accuracy and confidence distributions from logs; write a \[\[segments]]
     fragment, a reliability diagram and calibration figures (ECE, AUROC)."""
 
     def body() -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import grid, results, runner, scenario_file, workload
+from sim.formatting import for_metric
 from sim.policies import POLICIES
 from sim.problems import BadInput, did_you_mean, show
 
@@ -184,6 +185,12 @@ def save(
     )
 
 
+TABLE_COLUMNS = (  # after the star, policy and point; each printed by its metric's formatter
+    "cost_per_call_usd", "fallback_rate", "error_rate", "silent_failure_rate", "excess_error_rate",
+    "latency_p50_s", "latency_p99_s", "slo_attainment", "override_rate",
+)  # fmt: skip
+
+
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     """The comparison as a rich table; the Pareto frontier's rows starred."""
     console = Console(emoji=False, width=max(Console().width, 150))
@@ -193,23 +200,11 @@ def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     for h in headers:
         view.add_column(h, justify="left" if h in ("policy", "point") else "right")
     for row in table.iter_rows(named=True):
-
-        def pct(key: str, row: dict[str, Any] = row) -> str:
-            return "—" if row[key] is None else f"{100 * row[key]:.3f}%"
-
         view.add_row(
             "" if row["dominated"] else "★",
             row["policy"],
             row["point"],
-            f"${row['cost_per_call_usd']:.6f}",
-            pct("fallback_rate"),
-            pct("error_rate"),
-            pct("silent_failure_rate"),
-            pct("excess_error_rate"),
-            f"{row['latency_p50_s']:.3f} s",
-            f"{row['latency_p99_s']:.3f} s",
-            pct("slo_attainment"),
-            pct("override_rate"),
+            *(for_metric(key)(row[key], 0) for key in TABLE_COLUMNS),
         )
     console.print(view)
     console.print(f"results: {directory}")

@@ -20,6 +20,7 @@ from rich.text import Text
 from sim import metrics, results
 from sim.aggregates import Aggregates
 from sim.engine import run_fast
+from sim.formatting import for_metric, metric_band, money, share
 from sim.kernels.tick import SAMPLE_COLUMNS
 from sim.scenario import Scenario
 from sim.scenario_file import load_scenario, resolved
@@ -144,18 +145,29 @@ def default_directory(s: Scenario) -> Path:
     return results.new_run_directory(results.RESULTS_ROOT, s.scenario.name, label)
 
 
-def _fmt(value: Any, kind: str = "") -> str:
-    if value is None:
-        return "—"
-    if kind == "%":
-        return f"{100 * value:.3f}%"
-    if kind == "$":
-        return f"${value:,.2f}"
-    if kind == "s":
-        return f"{value:.3f} s"
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+SUMMARY_ROWS = (  # (label, summary key): each printed by its metric's formatter
+    ("calls", "calls"),
+    ("fallback rate", "fallback_rate"),
+    ("error rate", "error_rate"),
+    ("silent failure rate", "silent_failure_rate"),
+    ("excess error vs teacher alone", "excess_error_rate"),
+    ("eval error (training mix)", "eval_error_rate"),
+    ("observed error (audits)", "observed_error_rate"),
+    ("secondary silent failures", "secondary_silent_failure_rate"),
+    ("failed calls", "failed_rate"),
+    ("latency p50", "latency_p50_s"),
+    ("latency p99", "latency_p99_s"),
+    ("student queue wait (mean)", "queue_wait_mean_s"),
+    ("student GPU utilization", "student_utilization"),
+    ("total cost", "cost.total_usd"),
+    ("teacher-only cost", "teacher_only_cost_usd"),
+    ("savings", "savings_usd"),
+    ("savings ratio", "savings_ratio"),
+    ("cost per call", "cost_per_call_usd"),
+    ("break-even day", "break_even_day"),
+    ("alerts", "alerts"),
+    ("retrainings", "retrains"),
+)
 
 
 def print_summary(summary: dict[str, Any], directory: Path) -> None:
@@ -170,58 +182,30 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
-    rows = [
-        ("calls", "calls", ""),
-        ("fallback rate", "fallback_rate", "%"),
-        ("error rate", "error_rate", "%"),
-        ("silent failure rate", "silent_failure_rate", "%"),
-        ("excess error vs teacher alone", "excess_error_rate", "%"),
-        ("eval error (training mix)", "eval_error_rate", "%"),
-        ("observed error (audits)", "observed_error_rate", "%"),
-        ("secondary silent failures", "secondary_silent_failure_rate", "%"),
-        ("failed calls", "failed_rate", "%"),
-        ("latency p50", "latency_p50_s", "s"),
-        ("latency p99", "latency_p99_s", "s"),
-        ("student queue wait (mean)", "queue_wait_mean_s", "s"),
-        ("student GPU utilization", "student_utilization", "%"),
-        ("total cost", None, "$"),
-        ("teacher-only cost", "teacher_only_cost_usd", "$"),
-        ("savings", "savings_usd", "$"),
-        ("savings ratio", "savings_ratio", "%"),
-        ("cost per call", "cost_per_call_usd", "$"),
-        ("break-even day", "break_even_day", ""),
-        ("alerts", "alerts", ""),
-        ("retrainings", "retrains", ""),
-    ]
-    for label, key, kind in rows:
-        value = summary["cost"]["total_usd"] if key is None else summary.get(key)
-        interval = ci.get("cost.total_usd" if key is None else key)
-        shown = (
-            _fmt(value, kind)
-            if kind != "$" or key != "cost_per_call_usd"
-            else ("—" if value is None else f"${value:.6f}")
+    for label, key in SUMMARY_ROWS:
+        value = summary["cost"]["total_usd"] if key == "cost.total_usd" else summary.get(key)
+        interval = ci.get(key)
+        table.add_row(
+            label, for_metric(key)(value, 0), metric_band(key, *interval) if interval else ""
         )
-        band = f"{_fmt(interval[0], kind)} – {_fmt(interval[1], kind)}" if interval else ""
-        table.add_row(label, shown, band)
     console.print(table)
     cost = summary["cost"]
-    parts = ", ".join(f"{k.removesuffix('_usd')} {_fmt(v, '$')}" for k, v in cost.items() if v)
+    parts = ", ".join(f"{k.removesuffix('_usd')} {money(v)}" for k, v in cost.items() if v)
     console.print(f"cost terms: {parts}")
     plan = summary["planned"]
     verdict = "distillation wins" if plan["distill_wins"] else "the teacher wins"
     console.print(
-        f"planned (the seed's formula): teacher-only {_fmt(plan['teacher_only_usd'], '$')} vs "
-        f"distill {_fmt(plan['distill_usd'], '$')} at q={_fmt(plan['fallback_rate'], '%')}: "
-        f"{verdict}"
+        f"planned (the seed's formula): teacher-only {money(plan['teacher_only_usd'])} vs "
+        f"distill {money(plan['distill_usd'])} at q={share(plan['fallback_rate'])}: {verdict}"
     )
     gap = plan["gap"]
     causes = ", ".join(
-        f"{k.removesuffix('_usd').replace('_', ' ')} {_fmt(v, '$')}" for k, v in gap.items() if v
+        f"{k.removesuffix('_usd').replace('_', ' ')} {money(v)}" for k, v in gap.items() if v
     )
     console.print(
-        f"realized: distill {_fmt(plan['realized_distill_usd'], '$')}, "
-        f"{_fmt(plan['gap_usd'], '$')} off the plan ({causes}); "
-        f"idle GPU capacity cost {_fmt(plan['idle_gpu_usd'], '$')}"
+        f"realized: distill {money(plan['realized_distill_usd'])}, "
+        f"{money(plan['gap_usd'])} off the plan ({causes}); "
+        f"idle GPU capacity cost {money(plan['idle_gpu_usd'])}"
     )
     for line in summary.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {escape(line)}")

@@ -20,6 +20,7 @@ import polars as pl
 
 from sim import grid, sweep, workload
 from sim.executors import Workers
+from sim.formatting import for_metric, metric_band
 from sim.problems import BadInput, did_you_mean, show, toml_value
 from sim.scenario_file import load_scenario
 
@@ -263,10 +264,13 @@ def print_result(result: dict[str, Any], directory: Path) -> None:
     )
     for name in ("step", result["path"], "mean", "95% CI", "holds"):
         view.add_column(name, justify="right")
+    metric = re.split(r"[<>=]", result["target"])[0]  # "silent_failure_rate<=0.002"
     for p in result["curve"]:
-        band = "" if p["ci_low"] is None else f"{p['ci_low']:.4g} – {p['ci_high']:.4g}"
+        band = metric_band(metric, p["ci_low"], p["ci_high"])
         mark = "yes" if p["holds"] else "no"
-        view.add_row(str(p["step"]), f"{p['value']:.6g}", _show(p["mean"]), band, mark)
+        view.add_row(
+            str(p["step"]), f"{p['value']:.6g}", for_metric(metric)(p["mean"], 0), band, mark
+        )
     console.print(view)
     console.print(result["statement"], markup=False, soft_wrap=True)
     console.print(f"results: {directory}", markup=False)

@@ -25,6 +25,7 @@ from scipy.stats import qmc
 
 from sim import compare, economics, engine, grid, metrics, output_dir, results
 from sim.executors import Workers
+from sim.formatting import for_metric, metric_band, number
 from sim.problems import BadInput, toml_value
 from sim.scenario import Scenario
 from sim.scenario_file import load_scenario, resolved
@@ -348,9 +349,8 @@ def print_summary(plan: Plan, summary: dict[str, Any], limit: int = 40) -> None:
     for mean in summary["means"][:limit]:
         cells = [str(mean["point"]), *(_cell(mean[p]) for p in plan.paths)]
         for name in shown:
-            low, high = mean[f"{name}.ci_low"], mean[f"{name}.ci_high"]
-            band = "" if low is None else f" [{low:.4g}, {high:.4g}]"
-            cells.append(_cell(mean[name]) + band)
+            band = metric_band(name, mean[f"{name}.ci_low"], mean[f"{name}.ci_high"])
+            cells.append(for_metric(name)(mean[name], 0) + (f" [{band}]" if band else ""))
         view.add_row(*cells)
     console.print(view)
     if len(summary["means"]) > limit:
@@ -375,9 +375,9 @@ def counts_line(summary: dict[str, Any]) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    """A grid value: a number as `number` prints it, a category as it is."""
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return number(value) if numeric or value is None else str(value)
 
 
 def replicate(workers: Workers, scenarios: list[Scenario]) -> list[list[dict[str, Any]]]:

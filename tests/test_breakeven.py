@@ -140,7 +140,7 @@ def test_the_seeds_remark_q_20_percent_and_c_r_equal_c_t_eat_most_of_the_savings
     assert without["savings_usd"] == pytest.approx(3000)
     assert without["break_even_calls"] == pytest.approx(6000 / 0.009)
     table = cli(*args_of(SEED_REMARK))
-    assert "The fallback path eats 60%" in table.stdout
+    assert "The fallback path eats 60.00%" in table.stdout
     assert "break-even day" in table.stdout and "needs --horizon-days" in table.stdout
 
 
@@ -201,7 +201,7 @@ def test_the_table_shows_the_winner_and_the_choice_of_m():
     result = cli(*args_of(WIN))
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "distillation wins" in out and "$22,500.00" in out
+    assert "distillation wins" in out and "$22,500" in out
     assert "7,741,935" in out and "46.5" in out and "40.0" in out
     assert "held fixed" in out and "accruing" in out
 

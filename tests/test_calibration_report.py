@@ -173,3 +173,8 @@ def test_the_bundled_example_log_gives_back_ticket_triage_within_standard_errors
             beta = fitted[f"confidence_{side}"]["beta"]
             assert abs(beta["a"] - truth.a) < 4 * beta["a_se"], (planned.name, side)
             assert abs(beta["b"] - truth.b) < 4 * beta["b_se"], (planned.name, side)
+
+
+def test_help_names_the_segments_table_literally():
+    result = CliRunner().invoke(app, ["calibrate", "--help"])
+    assert result.exit_code == 0 and "[[segments]]" in result.stdout

@@ -1,0 +1,130 @@
+"""The page: report.html, one self-contained file (figures as data URIs, the style inlined), and
+writing it with its PNGs into the run directory. The only module of the report that writes HTML."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from sim.report import prose
+from sim.report.figures import FIGURE_NAMES, draw_figures
+from sim.report.loading import Run, load_run
+
+REPORT_NAME = "report.html"
+HEADLINES = {
+    True: ("Distillation pays off.", "pays"),
+    False: ("Distillation does not pay off.", "loses"),
+    None: ("Teacher-only baseline.", ""),
+}
+
+
+@cache
+def style() -> str:
+    """The page's CSS, shipped as sim/report/style.css."""
+    return resources.files("sim.report").joinpath("style.css").read_text(encoding="utf-8")
+
+
+def words(text: str) -> str:
+    """Prose as HTML: escaped, with its **stressed** phrases in bold."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+
+
+def _table(title: str, rows: list[prose.Row]) -> str:
+    """One theme's key numbers as a table, each interval under its value."""
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td><td class='value'>{html.escape(value)}"
+        + (f"<span class='band'>95% CI {html.escape(band)}</span>" if band else "")
+        + "</td></tr>"
+        for label, value, band in rows
+    )
+    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+
+
+def _meta(run: Run) -> str:
+    """The line under the title: policy, horizon, seed, replications, where the run lives."""
+    s, reps = run.summary, run.replications
+    return (
+        f"policy {html.escape(str(s.get('policy')))} · {run.horizon_days:g} days · seed "
+        f"{s.get('seed')} · {reps} replication{'s' if reps != 1 else ''}"
+        + (" (figures are means over replications)" if reps > 1 else "")
+        + f" · run directory <code>{html.escape(str(shown(run.directory)))}</code>"
+    )
+
+
+def _figures(run: Run, figures: dict[str, bytes]) -> str:
+    """Each figure inline as a data URI, with its caption and file name."""
+    captions = prose.captions(run)
+    return "".join(
+        f"<figure><img alt='{html.escape(file)}' src='data:image/png;base64,"
+        f"{base64.b64encode(png).decode('ascii')}'><figcaption>{words(captions[file])} "
+        f"<i>({html.escape(file)})</i></figcaption></figure>"
+        for file, png in figures.items()
+    )
+
+
+def render_html(run: Run, figures: dict[str, bytes]) -> str:
+    """The page: title, verdict, key numbers, then the figures as data URIs."""
+    s = run.summary
+    about = run.scenario.get("scenario", {})
+    name = html.escape(str(about.get("name") or s.get("scenario", "run")))
+    description = html.escape(str(about.get("description") or ""))
+    pays, paragraph = prose.verdict(run)
+    headline, css_class = HEADLINES[pays]
+    warnings = s.get("warnings") or []
+    warning_list = (
+        "<ul class='warnings'>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
+        if warnings
+        else ""
+    )
+    tables = "".join(_table(title, rows) for title, rows in prose.key_numbers(s).items())
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{name} — distill-sim report</title><style>\n{style()}</style></head><body>"
+        f"<h1>{name}</h1>"
+        + (f"<p class='description'>{description}</p>" if description else "")
+        + f"<p class='meta'>{_meta(run)}</p>"
+        f"<p class='setup'>{words(prose.setup_line(run))}</p>"
+        f"<div class='verdict {css_class}'><p class='headline'>{headline}</p>"
+        f"<p>{words(paragraph)}</p></div>{warning_list}"
+        f"<h2>Key numbers</h2><div class='numbers'>{tables}</div>"
+        f"<h2>Figures</h2>{_figures(run, figures)}"
+        f"<footer>Written by distill-sim; regenerate with <code>distill-sim report "
+        f"{html.escape(str(shown(run.directory)))}</code>. Intervals are 95% t-intervals over "
+        f"replications when there are two or more.</footer>"
+        "</body></html>\n"
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the target and rename: a reader never sees half a file."""
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    staging.write_bytes(data)
+    os.replace(staging, path)
+
+
+def shown(directory: Path) -> Path:
+    """The run directory as it will be named: a report is written before the staging directory
+    (.NAME.tmp-PID, see sim.results) is renamed into place."""
+    match = re.fullmatch(r"\.(.+)\.tmp-\d+", directory.name)
+    return directory.with_name(match[1]) if match else directory
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write report.html (self-contained) and its PNG figures into a run directory."""
+    run = load_run(Path(run_dir))
+    figures = draw_figures(run)
+    for file in FIGURE_NAMES:
+        path = run.directory / file
+        if file in figures:
+            _write_atomically(path, figures[file])
+        elif path.exists():  # a frontier from an earlier compare.parquet that is gone
+            path.unlink()
+    report = run.directory / REPORT_NAME
+    _write_atomically(report, render_html(run, figures).encode("utf-8"))
+    return report

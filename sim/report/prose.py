@@ -1,0 +1,289 @@
+"""The report's words: the verdict, the setup line, the key numbers and the figure captions.
+
+Plain text, no HTML: a phrase to stress is wrapped in **double stars**, which the page turns into
+bold after escaping. Policies are told apart by their traits in `sim.policies`, never by name, so a
+new policy reads right without an edit here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from sim.formatting import count, days, for_metric, metric_band, money, share
+from sim.policies import BY_NAME, Policy
+from sim.report.loading import Run
+from sim.report.series import teacher_error
+
+COST_LABELS = {
+    "student_gpu_usd": "student GPUs (busy or idle)",
+    "teacher_usd": "teacher API calls",
+    "verifier_usd": "verifier",
+    "human_usd": "human review",
+    "fixed_usd": "dataset, training, upkeep",
+    "retraining_usd": "retraining",
+    "audit_usd": "audits (labelled calls)",
+}
+Row = tuple[str, str, str]  # label, value, 95% interval ("" without one)
+
+
+def _policy(name: Any) -> Policy | None:
+    """The declared policy of that name (None for a summary naming none we know)."""
+    return BY_NAME.get(str(name))
+
+
+def _is_baseline(policy: Policy | None) -> bool:
+    """The teacher-only baseline: no student to pay off."""
+    return policy is not None and not policy.uses_student
+
+
+def times(n: float, one: str, many: str) -> str:
+    """n things in words: "no alerts", "1 alert", "twice", "2.5 alerts (mean over replications)"."""
+    n_int = round(n)
+    if not math.isclose(n, n_int):
+        return f"{n:.1f} {many} (mean over replications)"
+    if one == "time" and n_int in (1, 2):
+        return ("once", "twice")[n_int - 1]
+    return f"{'no' if n_int == 0 else count(n_int)} {one if n_int == 1 else many}"
+
+
+def verdict(run: Run) -> tuple[bool | None, str]:
+    """Whether distillation pays (None for the teacher-only baseline) and a plain-language
+    paragraph saying so, with the numbers behind it."""
+    s = run.summary
+    policy = _policy(s.get("policy"))
+    if _is_baseline(policy):
+        pays = None
+        parts = [
+            f"This run is the teacher-only baseline: every call goes to the teacher API, costing "
+            f"{money(s['cost']['total_usd'])} over the {run.horizon_days:g}-day horizon. There is "
+            f"no student to pay off."
+        ]
+    else:
+        pays = (s.get("savings_usd") or 0.0) > 0
+        parts = [_money_sentence(run, pays), _break_even_sentence(s, pays), routing_sentence(run)]
+    parts += _quality_sentences(s, policy)
+    return pays, " ".join(parts)
+
+
+def _money_sentence(run: Run, pays: bool) -> str:
+    """What distilling cost against the teacher alone, and the difference."""
+    s = run.summary
+    cost, teacher_only = s["cost"]["total_usd"], s["teacher_only_cost_usd"]
+    savings = s.get("savings_usd") or 0.0
+    what = f"Distilling into a student and routing with the **{s.get('policy', '')}** policy"
+    horizon = f"{run.horizon_days:g}-day horizon"
+    if pays:
+        return (
+            f"{what} **pays**: it costs {money(cost)} over the {horizon} against "
+            f"{money(teacher_only)} for sending every call to the teacher, saving "
+            f"**{money(savings)}** ({share(s.get('savings_ratio'))} of the teacher-only bill)."
+        )
+    return (
+        f"{what} **does not pay** within the {horizon}: it costs {money(cost)} against "
+        f"{money(teacher_only)} for sending every call to the teacher, {money(-savings)} more."
+    )
+
+
+def _break_even_sentence(s: dict[str, Any], pays: bool) -> str:
+    """When the cumulative cost crossed below the teacher's, if it did."""
+    even = s.get("break_even_day")
+    if even is not None:
+        return (
+            f"It breaks even on **day {days(even)}**: from then on its cumulative cost stays at "
+            f"or below the teacher-only cost."
+        )
+    if pays:  # a mean over replications, one of which never broke even
+        return "In at least one replication it does not break even within the horizon."
+    return "It **never breaks even within the horizon**."
+
+
+def routing_sentence(run: Run) -> str:
+    """What the router did, in the policy's own terms."""
+    s = run.summary
+    policy = _policy(s.get("policy"))
+    if policy is not None and policy.teacher_answers_all:
+        return (
+            f"The teacher ran on every call beside the student and overrode the student's first "
+            f"answer on {share(s.get('override_rate'))} of calls."
+        )
+    if policy is not None and not policy.escalates:
+        return "No call fell back: the student answered everything."
+    human = (s.get("human_review_rate") or 0) > 0
+    where = "went to human review" if human else "fell back to the teacher"
+    return f"{share(s.get('fallback_rate'))} of calls {where}."
+
+
+def _quality_sentences(s: dict[str, Any], policy: Policy | None) -> list[str]:
+    """Silent failures against the teacher's own errors, secondary outputs, monitoring."""
+    parts = []
+    silent, teacher = s.get("silent_failure_rate"), teacher_error(s)
+    if not _is_baseline(policy) and silent is not None:
+        sentence = (
+            f"Silent failures — a wrong student answer returned with nothing flagging it — hit "
+            f"**{share(silent)}** of calls (about {count(round(10_000 * silent))} in 10,000)"
+        )
+        if teacher is not None:
+            relation = "below" if silent < teacher else "above"
+            sentence += (
+                f", {relation} the {share(teacher)} the teacher alone would have got wrong on the "
+                f"same calls"
+            )
+        parts.append(sentence + f"; in all {share(s.get('error_rate'))} of answers were wrong.")
+    secondary = s.get("secondary_silent_failure_rate") or 0.0
+    if secondary > 0:
+        parts.append(
+            f"Outputs nobody routes on (secondary outputs) failed silently on {share(secondary)} "
+            f"of calls."
+        )
+    alerts, retrains = s.get("alerts") or 0, s.get("retrains") or 0
+    if alerts or retrains:
+        retraining_usd = s["cost"].get("retraining_usd") or 0.0
+        paid = f" (costing {money(retraining_usd)})" if retraining_usd else ""
+        retrained = (
+            f"the student was retrained {times(retrains, 'time', 'times')}{paid}"
+            if retrains
+            else "the student was not retrained"
+        )
+        parts.append(f"Monitoring raised {times(alerts, 'alert', 'alerts')} and {retrained}.")
+    elif not _is_baseline(policy):
+        parts.append("Monitoring raised no alert and the student was never retrained.")
+    return parts
+
+
+def setup_line(run: Run) -> str:
+    """One sentence on what was simulated, for a reader who never opened the scenario file."""
+    sc, s = run.scenario, run.summary
+    traffic, router = sc.get("traffic", {}), sc.get("router", {})
+    student, teacher = sc.get("student", {}), sc.get("teacher", {})
+    bits = [f"{count(s.get('calls', 0))} calls over {run.horizon_days:g} days"]
+    if traffic.get("calls_per_day"):
+        bits[0] += f" (about {count(round(traffic['calls_per_day']))} a day)"
+    name = router.get("policy", s.get("policy"))
+    policy = _policy(name)
+    routing = f"routed by **{name}**"
+    if policy is not None and policy.escalates and router.get("threshold") is not None:
+        routing += f" at confidence threshold {router['threshold']:g}"
+    bits.append(routing)
+    segments = sc.get("segments", [])
+    if segments:
+        total = sum(seg.get("weight", 0) for seg in segments) or 1.0
+        mix = ", ".join(
+            f"{seg['name']} {100 * seg.get('weight', 0) / total:.0f}%" for seg in segments
+        )
+        bits.append(f"input mix at day 0: {mix}")
+    if student and not _is_baseline(policy):
+        bits.append(
+            f"student on {student.get('servers', 1)} GPU server(s) × "
+            f"{student.get('concurrency', 1)} slots at "
+            f"{money(student.get('gpu_hour_usd', 0))}/hour"
+        )
+    if teacher:
+        bits.append(
+            f"teacher at {money(teacher.get('input_usd_per_mtok', 0))} / "
+            f"{money(teacher.get('output_usd_per_mtok', 0))} per million tokens in / out"
+        )
+    return "; ".join(bits) + "."
+
+
+def _row(summary: dict[str, Any], label: str, key: str) -> Row:
+    """A metric's row: its value and 95% interval, each printed by the metric's formatter."""
+    band = (summary.get("ci95") or {}).get(key)
+    value = summary["cost"].get(key.removeprefix("cost.")) if key.startswith("cost.") else None
+    value = summary.get(key) if value is None else value
+    shown = "never" if key == "break_even_day" and value is None else for_metric(key)(value, 0)
+    return (label, shown, metric_band(key, *band) if band else "")
+
+
+def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
+    """The key numbers by theme: (label, value, 95% interval or '') rows."""
+    cost = summary["cost"]
+    money_rows = [
+        _row(summary, label, f"cost.{t}") for t, label in COST_LABELS.items() if cost.get(t)
+    ]
+    money_rows += [
+        _row(summary, label, key)
+        for label, key in (
+            ("total (distill and route)", "cost.total_usd"),
+            ("teacher only", "teacher_only_cost_usd"),
+            ("savings", "savings_usd"),
+            ("savings ratio", "savings_ratio"),
+            ("cost per call", "cost_per_call_usd"),
+            ("break-even day", "break_even_day"),
+        )
+    ]
+    quality = [
+        _row(summary, label, key)
+        for label, key in (
+            ("fallback rate", "fallback_rate"),
+            ("silent failure rate", "silent_failure_rate"),
+            ("error rate", "error_rate"),
+            ("excess error vs teacher", "excess_error_rate"),
+            ("offline eval error", "eval_error_rate"),
+            ("error seen by audits", "observed_error_rate"),
+            ("secondary silent failures", "secondary_silent_failure_rate"),
+            ("failed calls", "failed_rate"),
+            ("alerts", "alerts"),
+            ("retrainings", "retrains"),
+        )
+    ]
+    quality.insert(2, ("teacher's own error rate", share(teacher_error(summary)), ""))
+    latency = [
+        _row(summary, label, key)
+        for label, key in (
+            ("p50", "latency_p50_s"),
+            ("p95", "latency_p95_s"),
+            ("p99", "latency_p99_s"),
+            ("first answer p99", "first_answer_p99_s"),
+            ("mean", "latency_mean_s"),
+            ("SLO attainment", "slo_attainment"),
+            ("student queue wait (mean)", "queue_wait_mean_s"),
+            ("student GPU utilization", "student_utilization"),
+        )
+    ]
+    return {"Money": money_rows, "Quality": quality, "Latency": latency}
+
+
+def captions(run: Run) -> dict[str, str]:
+    """Each figure's caption by file name: a bold question, then how to read the figure."""
+    reps = run.replications
+    mean = f" (mean over {reps} replications)" if reps > 1 else ""
+    events_of = " Events are those of replication 0." if reps > 1 else ""
+    retrained = bool(run.events.filter(pl.col("kind") == "retraining_start").height)
+    tick = run.tick_name
+    even = run.summary.get("break_even_day") is not None
+    return {
+        "report-cost.png": (
+            f"**Does it pay, and when?** Cumulative cost of distill-and-route (GPUs, teacher "
+            f"fallbacks, dataset and training on day 0, maintenance, retraining, audits) against "
+            f"sending every call to the teacher{mean}, at the end of each {tick}. "
+            + (
+                "The dashed green line is the break-even day."
+                if even
+                else "The curves do not cross for good within the horizon."
+            )
+            + (" Blue lines: retrainings paid." if retrained else "")
+            + events_of
+        ),
+        "report-rates.png": (
+            f"**Quality over time.** Daily fallback rate (top) and silent-failure rate (bottom)"
+            f"{mean}: each day's share of its calls. Shaded yellow: an input-drift ramp; dashed "
+            f"red: a monitoring alert; shaded blue: a retraining, the old student serving until "
+            f"the new one is deployed; hatched grey: a teacher outage.{events_of} The dotted "
+            f"line in the bottom panel is the error rate the teacher alone would have had on the "
+            f"same calls."
+        ),
+        "report-latency.png": (
+            f"**Latency.** The run directory keeps one latency percentile per {tick}, so this "
+            f"is the p99 of each {tick}{mean} over the horizon (not a full distribution), with "
+            f"the p50 and p99 of the whole run."
+        ),
+        "report-frontier.png": (
+            "**Which policy, at which setting?** Cost per 1,000 calls against the silent-"
+            "failure rate for every policy and grid point in compare.parquet, on one request "
+            "stream. Stars are on the Pareto frontier (no other variant is at least as good on "
+            "cost, silent failures and p99 latency and better on one)."
+        ),
+    }
