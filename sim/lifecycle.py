@@ -17,12 +17,10 @@ import numpy as np
 import simpy
 
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.economics import teacher_usd_per_call
 from sim.kernels import tick
 from sim.scenario import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
-from sim.traffic import MONTH_S
-
-DAY_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ class Monitor:
         m = scenario.monitoring
         self.threshold = m.fallback_rate_alert if m else math.inf
         self.window = max(
-            1, math.ceil((m.window_hours if m else 24) * 3600 / scenario.scenario.tick_s)
+            1, math.ceil((m.window_hours if m else 24) * HOUR_S / scenario.scenario.tick_s)
         )
         self.field = tick.FLAGS if scenario.router.policy == "verify" else tick.FALLBACKS
         self.alerting = False
