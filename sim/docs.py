@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from sim.field_info import is_list as _is_list
 from sim.problems import show
 from sim.scenario import Constant, Scenario
 from sim.scenario_file import (
@@ -19,7 +20,6 @@ from sim.scenario_file import (
     describe_range,
     field_constraints,
 )
-from sim.scenario_file import _is_list as _is_list
 
 REGENERATE = ".venv/bin/distill-sim schema --markdown > docs/scenario.md"
 
