@@ -190,16 +190,10 @@ def _days(value: float | None, never: str, horizon: float | None) -> str:
     return f"{value:,.1f}{beyond}"
 
 
-def print_report(rep: dict[str, Any]) -> None:
-    """The inputs and the answer as a table, then the verdict and the assumptions."""
-    console = Console(emoji=False, width=max(Console().width, 110))
-    i, r = rep["inputs"], rep["results"]
+def _input_rows(i: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The table's first section: each term of the inequality with its value."""
     horizon = i["horizon_days"]
-    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
-    table.add_column("term")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    rows = [
+    return [
         ("N", "calls over the horizon", f"{i['calls']:,.0f}"),
         ("H", "horizon (days)", "—" if horizon is None else f"{horizon:g}"),
         ("c_t", "teacher cost per call", _usd(i["teacher_usd_per_call"], True)),
@@ -210,9 +204,10 @@ def print_report(rep: dict[str, Any]) -> None:
         ("T", "training (one-time)", _usd(i["training_usd"])),
         ("M", "maintenance over the horizon", _usd(i["maintenance_usd"])),
     ]
-    for row in rows:
-        table.add_row(*row)
-    table.add_section()
+
+
+def _result_rows(r: dict[str, Any], horizon: float | None) -> list[tuple[str, str, str]]:
+    """The table's second section: totals, per-call savings, break-even calls and days."""
     never = "never (savings per call ≤ 0)"
     accruing_never = never if not r["pays_back"] else "never (savings per day ≤ upkeep per day)"
     unknown = "— (needs --horizon-days)"
@@ -256,9 +251,12 @@ def print_report(rep: dict[str, Any]) -> None:
                 _calls(r["break_even_calls_maintenance_accruing"], accruing_never),
             ),
         ]
-    for row in results:
-        table.add_row(*row)
-    console.print(table)
+    return results
+
+
+def _print_verdict(console: Console, r: dict[str, Any]) -> None:
+    """Who wins at N, and the seed's warnings about the fallback path and thin savings."""
+    ratio = r["savings_ratio"]
     winner = r["winner"]
     if winner == "distill":
         verdict = f"[bold green]distillation wins[/] at N, by {_usd(r['savings_usd'])}"
@@ -279,5 +277,22 @@ def print_report(rep: dict[str, Any]) -> None:
             "when the formula works out it usually works out overwhelmingly; a saving under 20% "
             "is probably negative once everything is counted."
         )
+
+
+def print_report(rep: dict[str, Any]) -> None:
+    """The inputs and the answer as a table, then the verdict and the assumptions."""
+    console = Console(emoji=False, width=max(Console().width, 110))
+    i, r = rep["inputs"], rep["results"]
+    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
+    table.add_column("term")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for row in _input_rows(i):
+        table.add_row(*row)
+    table.add_section()
+    for row in _result_rows(r, i["horizon_days"]):
+        table.add_row(*row)
+    console.print(table)
+    _print_verdict(console, r)
     for line in rep["assumptions"]:
         console.print(Text(f"· {line}", style="dim"))
