@@ -7,6 +7,5 @@ module imports nothing, so the numba kernels can read its constants as compile-t
 MINUTE_S = 60.0
 HOUR_S = 3600.0
 DAY_S = 86400.0
-WEEK_DAYS = 7
 DAYS_PER_MONTH = 30.0
 MONTH_S = DAYS_PER_MONTH * DAY_S
