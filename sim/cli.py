@@ -1,17 +1,35 @@
-"""The `distill-sim` command line."""
+"""The `distill-sim` command line: the app, its single-run commands, and the entry point.
+
+The batch commands (`sweep`, `stress`) live in `sim.cli_batch`, `fit-traffic` in `sim.cli_fit`,
+and what every command shares (options, --out checks, `guarded`) in `sim.cli_support`; they are
+registered here in the order `--help` lists them. Heavy modules are imported inside the command
+bodies, so `--help` and bad flags answer at once.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from sim import json_text
+from sim import cli_batch, cli_fit, cli_support, json_text
+from sim.cli_support import (
+    AllowLargeOption,
+    ForceOption,
+    ReplicationsOption,
+    SeedOption,
+    SetOption,
+    check_default,
+    checked_overrides,
+    guarded,
+    out_problems,
+    override_list,
+    override_problems,
+    raise_problems,
+    say,
+)
 from sim.problems import BadInput
 from sim.scenario import Scenario
 from sim.usage_errors import UsageGroup
@@ -23,86 +41,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Simulate distilling a teacher LLM into a student and routing between them.",
 )
-# no emoji codes (":b:" in "a:b:3" became a symbol), markup or highlighting in user text
-err = Console(stderr=True, emoji=False, markup=False, highlight=False)
-
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a field: path=value in TOML syntax (repeatable)."),
-]
-
-SeedOption = Annotated[int | None, typer.Option(help="Override scenario.seed.")]
-ReplicationsOption = Annotated[int | None, typer.Option(help="Override scenario.replications.")]
-ForceOption = Annotated[
-    bool,
-    typer.Option(
-        "--force",
-        help="Replace --out when it holds a previous result of distill-sim (never other files).",
-    ),
-]
-AllowLargeOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-large",
-        help="Run even when the work estimate exceeds a limit (10 billion calls, 10 million "
-        "ticks, 100,000 retrainings, half the machine's memory).",
-    ),
-]
-
-
-def _out_problems(out: Path | None, force: bool) -> list[str]:
-    """--out checked before any work: a folder that is new, empty, or (with --force) a previous
-    result; without --out, the results root must at least be a folder or creatable."""
-    from sim import output_dir
-    from sim.results import RESULTS_ROOT
-
-    if out is not None:
-        return output_dir.directory_problems(out, force)
-    try:
-        output_dir.check_root(RESULTS_ROOT)
-    except BadInput as bad:
-        return bad.problems
-    return []
-
-
-def _check_default(out: Path | None, directory: Path) -> None:
-    """The default folder (known once the scenario is loaded) checked before the work."""
-    from sim import output_dir
-
-    if out is None:
-        output_dir.check_directory(directory, False, default=True)
-
-
-def _say(line: str) -> None:
-    err.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _fail(problems: list[str]) -> None:
-    for line in problems:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _guarded(fn: Callable[[], Any]) -> Any:
-    """Run a command body: bad input exits 2 with one line per problem, a crash exits 1."""
-    try:
-        return fn()
-    except BadInput as bad:
-        _fail(bad.problems)
-    except KeyboardInterrupt:
-        if _EXIT_AT_ONCE:
-            # Ctrl-C: every staging folder is already removed (the writers clean up on any
-            # exception) and the threads stopped; the interpreter's own teardown (numba,
-            # polars, matplotlib) would take longer than the second a user waits
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-        raise
-    except typer.Exit:
-        raise
-    except Exception as crash:  # a bug, not bad input: say so in one line and exit 1
-        err.print(f"error: {type(crash).__name__}: {crash}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -136,21 +74,14 @@ def run(
             problems.append(f"--engine: got {engine!r}; expected fast or reference")
         if not 0.0 <= calls_sample <= 1.0:
             problems.append(f"--calls-sample: got {calls_sample}; expected a share in [0, 1]")
-        if seed is not None and seed < 0:
-            problems.append(f"--seed: got {seed}; expected an integer ≥ 0")
-        if replications is not None and replications < 1:
-            problems.append(f"--replications: got {replications}; expected an integer ≥ 1")
-        overrides = list(set_ or [])
-        if seed is not None:
-            overrides.append(f"scenario.seed={seed}")
-        if replications is not None:
-            overrides.append(f"scenario.replications={replications}")
-        problems += _out_problems(out, force)
+        problems += override_problems(seed, replications)
+        overrides = override_list(set_, seed, replications)
+        problems += out_problems(out, force)
         if problems:
             raise BadInput(problems)
         scenario = runner.load(file, overrides)
-        _check_default(out, runner.default_directory(scenario))
-        workload.check([scenario], allow_large, _say)
+        check_default(out, runner.default_directory(scenario))
+        workload.check([scenario], allow_large, say)
         result = runner.run(
             scenario, engine=engine, sample_fraction=calls_sample, show_progress=not json_
         )
@@ -160,7 +91,7 @@ def run(
         else:
             runner.print_summary(result.summary, directory)
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()
@@ -193,13 +124,13 @@ def compare(
         from sim import runner
         from sim.results import RESULTS_ROOT, new_run_directory
 
-        overrides = _overrides(set_, seed, replications)
-        _raise(_out_problems(out, force))
+        overrides = checked_overrides(set_, seed, replications)
+        raise_problems(out_problems(out, force))
         base = runner.load(file, overrides)
-        _check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "compare"))
+        check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "compare"))
         policies = list(policy or [base.router.policy])
         summaries, table = comparison.compare(
-            file, overrides, policies, list(grid or []), allow_large, _say
+            file, overrides, policies, list(grid or []), allow_large, say
         )
         directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "compare")
         comparison.save(directory, summaries, table, force)
@@ -208,211 +139,11 @@ def compare(
         else:
             comparison.print_table(base.scenario.name, table, directory)
 
-    _guarded(body)
+    guarded(body)
 
 
-WorkersOption = Annotated[
-    int | None,
-    typer.Option(help="Worker processes (default: every core; with --cluster local, its size)."),
-]
-ClusterOption = Annotated[
-    str | None,
-    typer.Option(help="local (a Dask LocalCluster) or a Dask scheduler address tcp://host:port."),
-]
-
-
-def _overrides(set_: list[str] | None, seed: int | None, replications: int | None) -> list[str]:
-    """--set items followed by --seed and --replications as overrides, each checked."""
-    problems = []
-    if seed is not None and seed < 0:
-        problems.append(f"--seed: got {seed}; expected an integer ≥ 0")
-    if replications is not None and replications < 1:
-        problems.append(f"--replications: got {replications}; expected an integer ≥ 1")
-    if problems:
-        raise BadInput(problems)
-    overrides = list(set_ or [])
-    if seed is not None:
-        overrides.append(f"scenario.seed={seed}")
-    if replications is not None:
-        overrides.append(f"scenario.replications={replications}")
-    return overrides
-
-
-def _raise(problems: list[str]) -> None:
-    if problems:
-        raise BadInput(problems)
-
-
-def _interrupted(workers: Any, out: Path, what: str) -> None:
-    """Ctrl-C: stop the workers at once; what is finished is already on disk."""
-    workers.close(now=True)
-    err.print(
-        f"interrupted: finished runs are kept in {out}; run the same {what} with --out {out} "
-        "to resume",
-        markup=False,
-        highlight=False,
-    )
-    raise typer.Exit(130)
-
-
-@app.command()
-def sweep(
-    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    grid: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A field to vary: path=lo:hi:n or path=a,b,c; path=lo:hi with --random "
-            "(repeatable)."
-        ),
-    ] = None,
-    random: Annotated[
-        int | None,
-        typer.Option(help="K points of a Latin hypercube over the --grid ranges, not a grid."),
-    ] = None,
-    set_: SetOption = None,
-    seed: SeedOption = None,
-    replications: ReplicationsOption = None,
-    workers: WorkersOption = None,
-    cluster: ClusterOption = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Sweep directory (default results/<name>/<id>-sweep); reuse to resume."),
-    ] = None,
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print only the sweep's summary as JSON.")
-    ] = False,
-    force: ForceOption = False,
-    allow_large: AllowLargeOption = False,
-) -> None:
-    """Every grid (or Latin hypercube) point × replication in parallel, resumable; sweep.parquet
-    with one row per run and each point's means and 95% CIs, and sweep.png."""
-
-    def body() -> None:
-        from sim import executors, progress, workload
-        from sim import sweep as sweeping
-        from sim.results import RESULTS_ROOT, new_run_directory
-
-        overrides = _overrides(set_, seed, replications)
-        executors.check(workers, cluster)
-        if out is not None:
-            sweeping.check_path(out, force)
-        else:
-            _raise(_out_problems(None, force))
-        plan = sweeping.plan(file, overrides, list(grid or []), random)
-        workload.check(plan.scenarios, allow_large, _say)
-        directory = out or new_run_directory(RESULTS_ROOT, plan.name, "sweep")
-        sweeping.check_out(directory, plan, force, default=out is None)
-        pool = executors.start(workers, cluster)
-        try:
-            sweeping.start_out(directory, plan)
-            todo = len(plan.runs) - sum(1 for run in plan.runs if sweeping.is_done(directory, run))
-            with progress.tracker("sweep", todo) as advance:
-                outcome = sweeping.execute(plan, directory, pool, advance)
-        except KeyboardInterrupt:
-            _interrupted(pool, directory, "sweep")
-        finally:
-            pool.close()
-        table = sweeping.table(plan, directory)
-        summary = sweeping.report(plan, directory, outcome, table)
-        sweeping.save(directory, plan, table, summary)
-        if json_:
-            sys.stdout.write(json_text.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-        else:
-            sweeping.print_summary(plan, summary)
-        if outcome.errors:
-            raise typer.Exit(1)
-
-    _guarded(body)
-
-
-@app.command()
-def stress(
-    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    vary: Annotated[str, typer.Option(help="The field and its range: path=lo:hi.")],
-    target: Annotated[
-        str,
-        typer.Option(help="METRIC OP NUMBER, e.g. savings_ratio>0 or break_even_day<=120."),
-    ],
-    set_: SetOption = None,
-    seed: SeedOption = None,
-    replications: Annotated[
-        int | None,
-        typer.Option(help="Replications per point (default: the file's, at least 3)."),
-    ] = None,
-    steps: Annotated[int, typer.Option(help="At most this many bisection steps.")] = 12,
-    workers: WorkersOption = None,
-    cluster: ClusterOption = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output directory (default results/<name>/<id>-stress).")
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
-    force: ForceOption = False,
-    allow_large: AllowLargeOption = False,
-) -> None:
-    """Where along one field a target stops holding: bisection on replication means, the
-    critical value with its uncertainty, and the curve walked (stress.parquet)."""
-
-    def body() -> None:
-        from sim import executors
-        from sim import stress as stressing
-        from sim.results import RESULTS_ROOT, new_run_directory, write_directory
-        from sim.scenario_file import load_scenario
-
-        overrides = _overrides(set_, seed, replications)
-        problems = []
-        if steps < 1:
-            problems.append(f"--steps: got {steps}; expected an integer ≥ 1")
-        try:
-            goal = stressing.parse_target(target)
-        except BadInput as bad:
-            problems += bad.problems
-        problems += _out_problems(out, force)
-        if problems:
-            raise BadInput(problems)
-        executors.check(workers, cluster)
-        base = load_scenario(file, overrides)
-        _check_default(out, new_run_directory(RESULTS_ROOT, base.scenario.name, "stress"))
-        if replications is None and base.scenario.replications < 3:
-            overrides.append("scenario.replications=3")  # a CI needs at least two; three is fair
-        pool = executors.start(workers, cluster)
-        try:
-            result = stressing.bisect(
-                file,
-                overrides,
-                vary,
-                goal,
-                pool,
-                steps,
-                None if json_ else _log_point,
-                allow_large,
-                _say,
-            )
-        except KeyboardInterrupt:
-            pool.close(now=True)
-            raise typer.Exit(130) from None
-        finally:
-            pool.close()
-        directory = out or new_run_directory(RESULTS_ROOT, base.scenario.name, "stress")
-        text = json_text.dumps(result, indent=2) + "\n"
-        frames = {"stress": stressing.curve_frame(result)}
-        write_directory(directory, {"stress.json": text}, frames, command="stress", force=force)
-        if json_:
-            sys.stdout.write(text)
-        else:
-            stressing.print_result(result, directory)
-
-    _guarded(body)
-
-
-def _log_point(point: Any) -> None:
-    band = "" if point.ci_low is None else f" [{point.ci_low:.4g}, {point.ci_high:.4g}]"
-    mean = "null" if point.mean is None else f"{point.mean:.4g}"
-    verdict = "holds" if point.holds else "fails"
-    err.print(
-        f"stress step {point.step}: {point.value:.6g} → {mean}{band}: {verdict}",
-        markup=False,
-        highlight=False,
-    )
+app.command()(cli_batch.sweep)
+app.command()(cli_batch.stress)
 
 
 @app.command()
@@ -434,7 +165,7 @@ def assess(
         else:
             runner.print_scorecard(card)
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()
@@ -454,7 +185,7 @@ def validate(
             f"segments {segments}"
         )
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()
@@ -529,62 +260,10 @@ def breakeven(
         else:
             be.print_report(rep)
 
-    _guarded(body)
+    guarded(body)
 
 
-@app.command("fit-traffic")
-def fit_traffic(
-    trace: Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL trace of calls.")],
-    time_column: Annotated[
-        str | None, typer.Option(help="Arrival time column (default: the one datetime column).")
-    ] = None,
-    time_unit: Annotated[
-        str | None, typer.Option(help="datetime, s or ms (default: datetime if it parses).")
-    ] = None,
-    tokens_in_column: Annotated[
-        str | None, typer.Option(help="Prompt tokens column (default: guessed from names).")
-    ] = None,
-    tokens_out_column: Annotated[
-        str | None, typer.Option(help="Completion tokens column (default: guessed).")
-    ] = None,
-    format_: Annotated[
-        str | None, typer.Option("--format", help="csv, parquet or jsonl (default: extension).")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the TOML fragment to this file.")] = None,
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print only the estimates as JSON.")
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Replace --out when it is a fragment fit-traffic wrote."),
-    ] = False,
-) -> None:
-    """Fit the traffic table to a trace: rate, daily profile, burstiness, token lengths."""
-
-    def body() -> None:
-        import dataclasses
-
-        from sim import output_dir
-        from sim import traffic_fragment as fragment
-        from sim.traffic_fit import fit
-
-        if out is not None:
-            output_dir.check_file(out, force)
-        spec = fragment.resolve_spec(
-            trace, format_, time_column, time_unit, tokens_in_column, tokens_out_column
-        )
-        result = fit(spec)
-        text = fragment.fragment(result, spec, out)
-        if out is not None:
-            fragment.write_atomically(out, text, force)
-        if json_:
-            sys.stdout.write(json_text.dumps(dataclasses.asdict(result), indent=2) + "\n")
-        else:
-            fragment.print_fit(result, text, Console(emoji=False))
-            if out is not None:
-                print(f"fragment: {out}")
-
-    _guarded(body)
+app.command("fit-traffic")(cli_fit.fit_traffic)
 
 
 @app.command()
@@ -598,14 +277,14 @@ def report(
         from sim.report import FIGURE_NAMES, REPORT_NAME, load_run, write_report
 
         load_run(run_dir)  # bad input (not a run folder) before the folder is probed
-        _raise(output_dir.writable_problems(run_dir, "RUN_DIR"))
+        raise_problems(output_dir.writable_problems(run_dir, "RUN_DIR"))
         written = write_report(run_dir)
         output_dir.record(
             run_dir, [n for n in (REPORT_NAME, *FIGURE_NAMES) if (run_dir / n).exists()]
         )
         print(f"report: {written}")
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()  # the help is rich markup: the docstring escapes [ so [[segments]] prints as is
@@ -632,9 +311,9 @@ def calibrate(
         from sim.logs_file import read_logs, segment_name
         from sim.results import RESULTS_ROOT, new_run_directory
 
-        _raise(_out_problems(out, force))
+        raise_problems(out_problems(out, force))
         default = new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
-        _check_default(out, default)
+        check_default(out, default)
         checked = read_logs(logs, segment_column, confidence_column, correct_column)
         segments, overall = fit_segments(checked)
         directory = out or new_run_directory(RESULTS_ROOT, segment_name(logs.stem), "calibrate")
@@ -644,16 +323,12 @@ def calibrate(
         else:
             calibration_report.print_table(result)
 
-    _guarded(body)
-
-
-_EXIT_AT_ONCE = False  # set by the real command line only, never in-process (tests, notebooks)
+    guarded(body)
 
 
 def main() -> None:
     """Console-script entry point."""
-    global _EXIT_AT_ONCE
-    _EXIT_AT_ONCE = True
+    cli_support.EXIT_AT_ONCE = True
     app()
 
 

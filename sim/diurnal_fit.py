@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DAY_S = 86400.0
-HOUR_S = 3600.0
+from sim.clock import DAY_S, HOUR_S
+
 # A rate averaged over a clock hour sees the cosine shrunk by sinc(1/24): undo it
 HOUR_AVERAGING = math.sin(math.pi / 24) / (math.pi / 24)
 
@@ -50,7 +50,7 @@ def fit_diurnal(calls: np.ndarray, start_s: float, duration_s: float, dispersion
     if duration_s < DAY_S:
         return Diurnal(
             estimable=False,
-            note=f"the trace spans {duration_s / 3600:.3g} h, less than a day: no daily profile "
+            note=f"the trace spans {duration_s / HOUR_S:.3g} h, less than a day: no daily profile "
             "can be estimated; proposing diurnal_amplitude = 0",
             mean_rate_per_s=None,
             mean_rate_se_per_s=None,

@@ -12,12 +12,12 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from sim.distribution_models import DIST_MODELS, Constant, inner_model, is_distribution
+from sim.field_info import describe_range, field_constraints
+from sim.field_info import is_list as _is_list
 from sim.lifecycle_models import DRIFT_MODELS
 from sim.policies import POLICY_TABLE
 from sim.problems import show
 from sim.scenario import Scenario
-from sim.scenario_file import _is_list as _is_list
-from sim.scenario_file import describe_range, field_constraints
 
 REGENERATE = ".venv/bin/distill-sim schema --markdown > docs/scenario.md"
 

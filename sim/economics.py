@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import replay
+from sim import inequality, replay
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.distributions import frozen
 from sim.kernels import tick
 from sim.policies import BY_NAME
 from sim.scenario import Scenario
-from sim.traffic import MONTH_S, expected_calls
+from sim.traffic import expected_calls
 
 COST_TERMS = (
     "student_gpu_usd",
@@ -39,7 +40,7 @@ def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
     zeros = np.zeros(ticks)
     costs = {name: zeros.copy() for name in COST_TERMS}
     if deploys_student(scenario):
-        hours = agg.tick_length_s / 3600.0
+        hours = agg.tick_length_s / HOUR_S
         costs["student_gpu_usd"] = scenario.student.servers * scenario.student.gpu_hour_usd * hours
         fixed = econ.maintenance_usd_per_month * agg.tick_length_s / MONTH_S
         fixed[0] += econ.dataset_usd + econ.training_usd
@@ -75,7 +76,7 @@ def break_even_day(
     before, after = float(gap[j - 1]), float(gap[j])
     share = before / (before - after) if before > after else 1.0
     start, end = float(tick_end_s[j]), float(tick_end_s[j + 1])
-    return (start + share * (end - start)) / 86400.0
+    return (start + share * (end - start)) / DAY_S
 
 
 def _segment_shares(scenario: Scenario) -> np.ndarray:
@@ -193,7 +194,7 @@ def planned(scenario: Scenario) -> dict[str, Any]:
     shares = _segment_shares(scenario)
     c_t = float((shares * teacher_usd_per_call(scenario)).sum())
     econ = scenario.economics
-    hours = scenario.horizon_s / 3600.0
+    hours = scenario.horizon_s / HOUR_S
     gpu = scenario.student.servers * scenario.student.gpu_hour_usd * hours
     verifier = scenario.verifier
     checks = verifier.usd_per_call if scenario.router.policy == "verify" and verifier else 0.0
@@ -206,18 +207,28 @@ def planned(scenario: Scenario) -> dict[str, Any]:
         c_r = scenario.human.usd_per_review + c_s
     else:
         c_r = c_t + c_s
-    fixed = econ.dataset_usd + econ.training_usd
     maintenance = econ.maintenance_usd_per_month * scenario.horizon_s / MONTH_S
-    # the fallback path pays the teacher (or a reviewer) on top of the student's share in c_s
-    distill = fixed + maintenance + (n * ((1 - q) * c_s + q * c_r) if n > 0 else gpu)
-    teacher_only = n * c_t
+    terms = inequality.Inputs(
+        calls=n,
+        teacher_usd_per_call=c_t,
+        student_usd_per_call=c_s,
+        dataset_usd=econ.dataset_usd,
+        training_usd=econ.training_usd,
+        maintenance_usd=maintenance,
+        fallback_rate=q,
+        fallback_usd_per_call=c_r,
+    )
+    # the fallback path pays the teacher (or a reviewer) on top of the student's share in c_s;
+    # with no planned calls there is no per-call price, but the GPUs are still paid
+    distill = inequality.distill_usd(terms) if n > 0 else inequality.fixed_usd(terms) + gpu
+    teacher_only = inequality.teacher_only_usd(terms)
     return {
         "calls": n,
         "teacher_usd_per_call": c_t,
         "student_usd_per_call": c_s,
         "fallback_rate": q,
         "fallback_usd_per_call": c_r,
-        "dataset_and_training_usd": fixed,
+        "dataset_and_training_usd": econ.dataset_usd + econ.training_usd,
         "maintenance_usd": maintenance,
         "teacher_only_usd": teacher_only,
         "distill_usd": distill,

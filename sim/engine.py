@@ -13,6 +13,7 @@ import simpy
 
 from sim import lifecycle, replay
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S, HOUR_S
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
 from sim.kernels.teacher import RING_MINUTES
@@ -250,11 +251,11 @@ def teacher_outages(
     inside a window to the microsecond, whatever the tick.
     """
     for outage in sorted(scenario.teacher.outages, key=lambda o: o.start_day):
-        if outage.start_day * 86400.0 >= scenario.horizon_s:
+        if outage.start_day * DAY_S >= scenario.horizon_s:
             return
-        yield env.timeout(max(0.0, outage.start_day * 86400.0 - env.now))
+        yield env.timeout(max(0.0, outage.start_day * DAY_S - env.now))
         agg.events.append((env.now, "outage_start", f"teacher down for {outage.hours:g} h"))
-        yield env.timeout(outage.hours * 3600.0)
+        yield env.timeout(outage.hours * HOUR_S)
         agg.events.append((env.now, "outage_end", "teacher back"))
 
 

@@ -17,14 +17,12 @@ import numpy as np
 import simpy
 
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.economics import teacher_usd_per_call
 from sim.kernels import tick
 from sim.lifecycle_models import RAMPED_DRIFTS
 from sim.policies import BY_NAME
 from sim.scenario import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
-from sim.traffic import MONTH_S
-
-DAY_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Monitor:
         m = scenario.monitoring
         self.threshold = m.fallback_rate_alert if m else math.inf
         self.window = max(
-            1, math.ceil((m.window_hours if m else 24) * 3600 / scenario.scenario.tick_s)
+            1, math.ceil((m.window_hours if m else 24) * HOUR_S / scenario.scenario.tick_s)
         )
         # a verified policy alerts on the verifier's flags, others on their fallbacks
         verified = BY_NAME[scenario.router.policy].verified

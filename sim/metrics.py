@@ -204,7 +204,8 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates]) -> list[dict]:
+def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates]) -> list[dict]:
+    """One summary dict per replication, from the tick frame and the kernels' aggregates."""
     totals = replication_totals(raw, len(aggs))
     slots = scenario.student.servers * scenario.student.concurrency
     eval_error = economics.eval_error_rate(scenario)
@@ -367,7 +368,7 @@ def summarize(
 ) -> dict[str, Any]:
     """The summary contract of DESIGN.md: means over replications, with 95% CIs when R ≥ 2."""
     raw = tick_frame(scenario, aggs) if raw is None else raw
-    reps = _per_replication(scenario, raw, aggs)
+    reps = per_replication(scenario, raw, aggs)
     summary: dict[str, Any] = {
         "scenario": scenario.scenario.name,
         "policy": scenario.router.policy,

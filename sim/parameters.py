@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sim.clock import DAY_S, HOUR_S
 from sim.distributions import STANDARD_NORMAL, QuantileTables, build_tables
 from sim.kernels import tick
 from sim.kernels.routing import POLICY_CODES
@@ -73,7 +74,7 @@ class KernelParameters:
         models[tick.REVIEWER_POOL] = reviewers > 0
         outages = np.array(
             [
-                (o.start_day * 86400.0, o.start_day * 86400.0 + o.hours * 3600.0)
+                (o.start_day * DAY_S, o.start_day * DAY_S + o.hours * HOUR_S)
                 for o in scenario.teacher.outages
             ],
             dtype=float,

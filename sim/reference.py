@@ -18,6 +18,7 @@ from scipy import stats
 
 from sim import lifecycle, replay
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S, HOUR_S, MINUTE_S, MONTH_S
 from sim.distributions import frozen
 from sim.engine import replication_streams, teacher_outages
 from sim.kernels import tick
@@ -79,8 +80,7 @@ class ReferenceRun:
         self.slot_free = [0.0] * (scenario.student.servers * scenario.student.concurrency)
         teacher = scenario.teacher
         self.outages = [
-            (o.start_day * 86400.0, o.start_day * 86400.0 + o.hours * 3600.0)
-            for o in teacher.outages
+            (o.start_day * DAY_S, o.start_day * DAY_S + o.hours * HOUR_S) for o in teacher.outages
         ]
         self.minute_calls: dict[int, int] = {}  # teacher calls started in each clock minute
         human = scenario.human
@@ -120,11 +120,11 @@ class ReferenceRun:
     def arrivals(self) -> Any:
         """A Poisson process with rate(t), by thinning against its maximum over the horizon."""
         traffic = self.s.traffic
-        growth_end = (1 + traffic.growth_per_month) ** (self.s.horizon_s / (30 * 86400.0))
+        growth_end = (1 + traffic.growth_per_month) ** (self.s.horizon_s / MONTH_S)
         weekly = np.asarray(traffic.weekly, dtype=float)
         peak = (
             traffic.calls_per_day
-            / 86400.0
+            / DAY_S
             * (1 + traffic.diurnal_amplitude)
             * (weekly * 7 / weekly.sum()).max()
             * max(1.0, growth_end)
@@ -151,15 +151,15 @@ class ReferenceRun:
             return
         limit = s.teacher.rate_limit_per_min
         if limit > 0:
-            minute = int(env.now // 60.0)
+            minute = int(env.now // MINUTE_S)
             while self.minute_calls.get(minute, 0) >= limit:
                 minute += 1
-            if max(minute * 60.0, env.now) > latest_s:
+            if max(minute * MINUTE_S, env.now) > latest_s:
                 result["too_late"] = True
                 return
             self.minute_calls[minute] = self.minute_calls.get(minute, 0) + 1  # hold the place
-            if minute * 60.0 > env.now:
-                yield env.timeout(minute * 60.0 - env.now)
+            if minute * MINUTE_S > env.now:
+                yield env.timeout(minute * MINUTE_S - env.now)
             if not self.teacher_up(env.now):
                 self.minute_calls[minute] -= 1  # no call was made
                 return

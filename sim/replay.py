@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import trace_file
+from sim.clock import DAY_S
 from sim.data_files import FORMATS
 from sim.kernels.tick import (
     REPLAY_FIELDS,
@@ -116,14 +117,14 @@ def prepare(s: Scenario) -> Scenario:
         raise BadInput(problems)
     period = period_s(trace, found)
     traffic = s.traffic.model_copy(
-        update={"calls_per_day": found.rows * trace.rate_multiplier / period * 86400.0}
+        update={"calls_per_day": found.rows * trace.rate_multiplier / period * DAY_S}
     )
     meta = s.scenario
     if not trace.loop:
         end = found.duration_s / trace.speedup + END_MARGIN_S
-        horizon_days = min(meta.horizon_days, end / 86400.0)
+        horizon_days = min(meta.horizon_days, end / DAY_S)
         meta = meta.model_copy(
-            update={"horizon_days": horizon_days, "tick_s": min(meta.tick_s, horizon_days * 86400)}
+            update={"horizon_days": horizon_days, "tick_s": min(meta.tick_s, horizon_days * DAY_S)}
         )
     return s.model_copy(update={"traffic": traffic, "scenario": meta})
 

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from sim import metrics, results
 from sim.aggregates import Aggregates
+from sim.clock import DAY_S
 from sim.engine import run_fast
 from sim.formatting import for_metric, metric_band, money, share
 from sim.kernels.tick import SAMPLE_COLUMNS
@@ -77,11 +78,12 @@ def run(
     raw = metrics.tick_frame(scenario, aggs)
     summary = metrics.summarize(scenario, scenario.scenario.seed, aggs, raw)
     summary["engine"] = engine
-    sample = _calls_frame(scenario, aggs) if sample_fraction > 0 else None
+    sample = calls_frame(scenario, aggs) if sample_fraction > 0 else None
     return RunResult(scenario, aggs, summary, metrics.timeseries(raw), sample)
 
 
-def _calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
+def calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
+    """The sampled calls of every replication as one frame (calls.parquet)."""
     frames = []
     names = [s.name for s in scenario.segments]
     for r, agg in enumerate(aggs):
@@ -111,9 +113,7 @@ def _calls_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
 def events_frame(aggs: list[Aggregates]) -> pl.DataFrame:
     """One row per control-plane event (outages; later drift, alerts, retraining)."""
     rows = [
-        (r, t, t / 86400.0, kind, detail)
-        for r, a in enumerate(aggs)
-        for t, kind, detail in a.events
+        (r, t, t / DAY_S, kind, detail) for r, a in enumerate(aggs) for t, kind, detail in a.events
     ]
     schema = {
         "replication": pl.Int64,

@@ -5,12 +5,9 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -22,6 +19,14 @@ from sim.distribution_models import (
     Empirical,
     inner_model,
     is_distribution,
+)
+from sim.field_info import (
+    describe_range,
+    field_constraints,
+    is_integer_field,
+    is_list,
+    is_model,
+    plain_number,
 )
 from sim.lifecycle_models import DRIFT_MODELS
 from sim.problems import BadInput, did_you_mean, show
@@ -205,7 +210,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo 
             model, distribution = DIST_MODELS.get(key), False
             continue
         text += f".{key}" if text else key
-        owner = model if _is_model(model) else None
+        owner = model if is_model(model) else None
         if owner is None:
             continue  # a key of a plain dict: keep the field that holds the dict
         info = owner.model_fields.get(key)
@@ -213,59 +218,6 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, type[BaseModel] | None, FieldInfo 
         distribution = info is not None and is_distribution(info.annotation)
         drift = owner is Scenario and key == "drift"
     return text, owner, info
-
-
-def field_constraints(info: FieldInfo) -> dict[str, Any]:
-    """The bounds and lengths of a field, its own and its items' (a list's or dict's values)."""
-    found: dict[str, Any] = {}
-
-    def collect(metadata: list[Any]) -> None:
-        for item in metadata:
-            if isinstance(item, FieldInfo):
-                collect(item.metadata)
-            for name in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
-                value = getattr(item, name, None)
-                if value is not None and isinstance(item, _CONSTRAINT_TYPES.get(name, object)):
-                    found.setdefault(name, value)
-
-    def visit(annotation: Any) -> None:
-        if typing.get_origin(annotation) is typing.Annotated:
-            collect(list(annotation.__metadata__))
-        for arg in typing.get_args(annotation):
-            if not (isinstance(arg, type) and issubclass(arg, BaseModel)):
-                visit(arg)
-
-    collect(list(info.metadata))
-    visit(info.annotation)
-    return found
-
-
-_CONSTRAINT_TYPES: dict[str, Any] = {"ge": Ge, "gt": Gt, "le": Le, "lt": Lt}
-
-
-def describe_range(constraints: dict[str, Any]) -> str:
-    """'in [0, 1]', '> 0', '≤ 24' ... for the numeric bounds among constraints ('' when none)."""
-    low = ("[", constraints["ge"]) if "ge" in constraints else None
-    low = ("(", constraints["gt"]) if "gt" in constraints else low
-    high = ("]", constraints["le"]) if "le" in constraints else None
-    high = (")", constraints["lt"]) if "lt" in constraints else high
-    if low and high:
-        return f"in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}"
-    if low:
-        return f"{'≥' if low[0] == '[' else '>'} {_number(low[1])}"
-    if high:
-        return f"{'≤' if high[0] == ']' else '<'} {_number(high[1])}"
-    return ""
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
-def _is_integer_field(info: FieldInfo | None) -> bool:
-    return info is not None and info.annotation is int
 
 
 def _describe(error: Any) -> list[str]:
@@ -289,7 +241,7 @@ def _describe(error: Any) -> list[str]:
             return [f"{where}: missing; a {dist} distribution needs {needs}"]
         annotation = info.annotation if info is not None else None
         if inner_model(annotation) is not None and not is_distribution(annotation):
-            table = f"[[{where}]]" if _is_list(annotation) else f"[{where}]"
+            table = f"[[{where}]]" if is_list(annotation) else f"[{where}]"
             return [f"{where}: missing; expected a {table} table"]
         return [f"{where}: missing; this field is required"]
     if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] == ("drift",):
@@ -323,7 +275,7 @@ def _describe(error: Any) -> list[str]:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bounds = field_constraints(info) if info is not None else {}
         bounds = bounds if any(k in bounds for k in ("ge", "gt", "le", "lt")) else error["ctx"]
-        noun = "an integer" if _is_integer_field(info) else "a number"
+        noun = "an integer" if is_integer_field(info) else "a number"
         return [
             f"{where}: got {got}; expected {noun} {describe_range(bounds)}{_percent(error, bounds)}"
         ]
@@ -348,7 +300,7 @@ def _percent(error: Any, bounds: dict[str, Any]) -> str:
     if bounds.get("ge") != 0 or bounds.get("le") != 1 or isinstance(value, bool):
         return ""
     if isinstance(value, int | float) and 2 <= value <= 100:  # 1.5 is a slip, not 1.5%
-        return f"; {_number(float(value))} looks like a percentage: {value / 100:g}"
+        return f"; {plain_number(float(value))} looks like a percentage: {value / 100:g}"
     return ""
 
 
@@ -396,9 +348,9 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         if last:
             node[token] = value
             return
-        annotation = model.model_fields[token].annotation if _is_model(model) else None
+        annotation = model.model_fields[token].annotation if is_model(model) else None
         if token not in node:
-            node[token] = [] if _is_list(annotation) else {}
+            node[token] = [] if is_list(annotation) else {}
         elif is_distribution(annotation) and not isinstance(node[token], dict):
             node[token] = {"dist": "constant", "value": node[token]}
         elif not isinstance(node[token], dict | list):
@@ -447,27 +399,12 @@ def _list_index(node: list[Any], token: str, where: str) -> int:
 
 
 def _allowed_keys(model: Any) -> list[str] | None:
-    if _is_model(model):
+    if is_model(model):
         if model is DIST_MODELS["constant"]:
             # any distribution's parameters: `--set x.dist=...` may switch the kind
             return sorted(DIST_FIELDS)
         return list(model.model_fields)
     return None
-
-
-def _is_model(model: Any) -> bool:
-    return isinstance(model, type) and issubclass(model, BaseModel)
-
-
-def _is_list(annotation: Any) -> bool:
-    if annotation is None:
-        return False
-    origin = typing.get_origin(annotation)
-    if origin is list:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_is_list(a) for a in typing.get_args(annotation))
-    return False
 
 
 def resolved(scenario: Scenario) -> dict[str, Any]:

@@ -1,12 +1,11 @@
-"""Traffic: the arrival rate, rate(t) = calls_per_day/86400 · diurnal · weekly · growth."""
+"""Traffic: the arrival rate, rate(t) = calls_per_day/DAY_S · diurnal · weekly · growth."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.scenario import Traffic
-
-MONTH_S = 30 * 86400.0
 
 
 def weekly_factors(traffic: Traffic) -> np.ndarray:
@@ -18,7 +17,7 @@ def weekly_factors(traffic: Traffic) -> np.ndarray:
 def rate_params(traffic: Traffic) -> np.ndarray:
     """Parameters the arrival kernel reads: base rate, amplitude, peak hour, log growth, 7 days."""
     head = [
-        traffic.calls_per_day / 86400.0,
+        traffic.calls_per_day / DAY_S,
         traffic.diurnal_amplitude,
         traffic.peak_hour,
         np.log1p(traffic.growth_per_month) / MONTH_S,
@@ -29,11 +28,11 @@ def rate_params(traffic: Traffic) -> np.ndarray:
 def rate(traffic: Traffic, t_s: np.ndarray | float) -> np.ndarray:
     """Calls per second at time t (seconds since the start, day 0 a Monday)."""
     t = np.asarray(t_s, dtype=float)
-    hour = (t / 3600.0) % 24.0
+    hour = (t / HOUR_S) % 24.0
     diurnal = 1.0 + traffic.diurnal_amplitude * np.cos(2 * np.pi * (hour - traffic.peak_hour) / 24)
-    day = (t // 86400.0).astype(np.int64) % 7
+    day = (t // DAY_S).astype(np.int64) % 7
     growth = (1.0 + traffic.growth_per_month) ** (t / MONTH_S)
-    return traffic.calls_per_day / 86400.0 * diurnal * weekly_factors(traffic)[day] * growth
+    return traffic.calls_per_day / DAY_S * diurnal * weekly_factors(traffic)[day] * growth
 
 
 def expected_calls(traffic: Traffic, start_s: float, end_s: float) -> float:
@@ -43,7 +42,7 @@ def expected_calls(traffic: Traffic, start_s: float, end_s: float) -> float:
     weekly factor jumps) are clock hours, and between them the rate is a smooth cosine times an
     exponential, so the rule is exact to rounding.
     """
-    hours = np.arange(np.ceil(start_s / 3600.0) * 3600.0, end_s, 3600.0)
+    hours = np.arange(np.ceil(start_s / HOUR_S) * HOUR_S, end_s, HOUR_S)
     edges = np.unique(np.concatenate([[start_s], hours, [end_s]]))
     a, b = edges[:-1], edges[1:]
     nodes, weights = np.polynomial.legendre.leggauss(16)

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from sim import trace_file
+from sim.clock import DAY_S, HOUR_S
 from sim.dispersion import Dispersion, WindowCounts
 from sim.diurnal_fit import Diurnal, fit_diurnal
 from sim.problems import BadInput
@@ -26,7 +27,6 @@ WINDOWS_S = (1.0, 10.0, 60.0)
 ALPHA = 0.001
 MIN_DOF = 10  # fewer degrees of freedom than this: too few windows to judge
 QUANTILES = (0.5, 0.9, 0.99)
-DAY_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def fit(spec: trace_file.TraceSpec, rows_per_chunk: int = 1 << 16) -> TrafficFit
             counter.add(chunk.t)
         gaps.add(np.diff(chunk.t if last_t is None else np.concatenate([[last_t], chunk.t])))
         last_t = float(chunk.t[-1])
-        hour = np.floor(((start_s + chunk.t) % DAY_S) / 3600.0).astype(np.int64)
+        hour = np.floor(((start_s + chunk.t) % DAY_S) / HOUR_S).astype(np.int64)
         hours += np.bincount(np.minimum(hour, 23), minlength=24)
         for role, column in (("tokens_in", chunk.tokens_in), ("tokens_out", chunk.tokens_out)):
             if column is not None:
@@ -220,7 +220,7 @@ def _estimates(
         rate_se_poisson_per_s=se_poisson,
         calls_per_day=rate * DAY_S,
         calls_per_day_se=se * DAY_S,
-        start_hour=start_s / 3600.0,
+        start_hour=start_s / HOUR_S,
         dispersion=dispersion,
         interarrival_cv=cv,
         interarrival_cv_poisson_high=cv_high,

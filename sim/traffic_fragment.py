@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim import trace_file
+from sim.clock import DAY_S, HOUR_S
 from sim.data_files import FORMATS
 from sim.problems import BadInput, did_you_mean, show, toml_value
 from sim.traffic_fit import TokenFit, TrafficFit
@@ -113,7 +114,7 @@ def _token_column(names: list[str], role: str) -> str | None:
 
 def fragment(result: TrafficFit, spec: trace_file.TraceSpec, out: Path | None) -> str:
     """The `[traffic]` TOML: Poisson when it fits (or is too regular), else the trace replayed."""
-    hours = result.duration_s / 3600
+    hours = result.duration_s / HOUR_S
     lines = [
         f"# fitted by distill-sim fit-traffic from {spec.path.name}: {result.calls} calls over "
         f"{hours:.4g} h",
@@ -145,7 +146,7 @@ def _poisson_lines(result: TrafficFit) -> list[str]:
     per_day, per_day_se = result.calls_per_day, result.calls_per_day_se
     lines = []
     if diurnal.estimable and diurnal.mean_rate_per_s and diurnal.mean_rate_se_per_s:
-        per_day, per_day_se = diurnal.mean_rate_per_s * 86400, diurnal.mean_rate_se_per_s * 86400
+        per_day, per_day_se = diurnal.mean_rate_per_s * DAY_S, diurnal.mean_rate_se_per_s * DAY_S
         lines.append("# calls_per_day: the fitted cosine's daily mean")
     lines += [
         "[traffic]",

@@ -16,10 +16,11 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from sim.clock import DAY_S, HOUR_S, MINUTE_S, MONTH_S
 from sim.kernels import tick
 from sim.problems import BadInput, show
 from sim.scenario import Scenario
-from sim.traffic import MONTH_S, weekly_factors
+from sim.traffic import weekly_factors
 
 MAX_CALLS = 1e10  # over all replications: about 20 minutes at the engine's speed
 MAX_TICKS = 1e7  # per replication: about 80 minutes of per-tick overhead alone
@@ -82,8 +83,8 @@ def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"about {seconds:.0f} s"
     if seconds < 7200:
-        return f"about {seconds / 60:.0f} min"
-    return f"about {seconds / 3600:.1f} h"
+        return f"about {seconds / MINUTE_S:.0f} min"
+    return f"about {seconds / HOUR_S:.1f} h"
 
 
 def _growth_integral(horizon_s: float, growth_per_month: float) -> float:
@@ -128,7 +129,7 @@ def estimate(s: Scenario) -> Estimate:
     """The run's work from the scenario (a replayed trace's rate and horizon already set)."""
     horizon_s = s.horizon_s
     traffic = s.traffic
-    base = (traffic.calls_per_day or 0.0) / 86400.0  # a trace's mean rate after replay.prepare
+    base = (traffic.calls_per_day or 0.0) / DAY_S  # a trace's mean rate after replay.prepare
     calls = base * _growth_integral(horizon_s, traffic.growth_per_month)
     # the busiest tick: the rate's bound (peak hour, busiest weekday, end of horizon) × the tick
     peak = base * (1.0 + traffic.diurnal_amplitude) * float(weekly_factors(traffic).max())
@@ -142,13 +143,13 @@ def estimate(s: Scenario) -> Estimate:
         # tick (SimPy events), an alert is read at a tick's end
         gap_days = max(r.every_days, r.duration_days)
         if r.trigger == "alert":
-            gap_days = max(r.duration_days, s.scenario.tick_s / 86400.0)
+            gap_days = max(r.duration_days, s.scenario.tick_s / DAY_S)
         retrainings = s.scenario.horizon_days / gap_days
     backlog = 0.0
     limit = s.teacher.rate_limit_per_min
     if limit > 0 and math.isfinite(calls):
         # arrivals to the teacher beyond what the limit lets start wait in the pending heap
-        backlog = max(0.0, calls * _teacher_share(s) - limit * horizon_s / 60.0)
+        backlog = max(0.0, calls * _teacher_share(s) - limit * horizon_s / MINUTE_S)
     replications = s.scenario.replications
     rows = float(ticks) * replications
     per_tick = BYTES_PER_TICK_ROW + BYTES_PER_SEGMENT_ROW * len(s.segments)
@@ -172,7 +173,7 @@ def _calls_field(s: Scenario, per_replication: float) -> tuple[str, object]:
         return "scenario.horizon_days", s.scenario.horizon_days
     if s.scenario.horizon_days > 3650:
         return "scenario.horizon_days", s.scenario.horizon_days
-    flat = (s.traffic.calls_per_day or 0.0) / 86400.0 * s.horizon_s
+    flat = (s.traffic.calls_per_day or 0.0) / DAY_S * s.horizon_s
     if flat > 0 and per_replication > 10 * flat:
         return "traffic.growth_per_month", s.traffic.growth_per_month
     return "traffic.calls_per_day", s.traffic.calls_per_day
@@ -221,7 +222,7 @@ def _memory_problem(s: Scenario, e: Estimate) -> str:
     if draws > e.memory_bytes / 2:
         # a long tick, or a rate too high for any tick: name what departs from the usual
         path, value = _calls_field(s, math.inf)
-        if s.scenario.tick_s > 3600:
+        if s.scenario.tick_s > HOUR_S:
             path, value = "scenario.tick_s", s.scenario.tick_s
         return (
             f"{path}: got {show(value)}; the busiest tick (scenario.tick_s = "

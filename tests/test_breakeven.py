@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from sim import breakeven, economics
+from sim import breakeven, economics, inequality
 from sim.cli import app
 from sim.scenario_file import load_scenario
 
@@ -262,23 +262,23 @@ def test_set_without_a_file_and_a_missing_file_are_bad_input():
 
 
 def test_pure_functions_agree_with_the_inequality():
-    i = breakeven.Inputs(
+    i = inequality.Inputs(
         calls=2e6, teacher_usd_per_call=0.01, student_usd_per_call=0.002, dataset_usd=1000,
         training_usd=1000, maintenance_usd=2000, fallback_rate=0.25, fallback_usd_per_call=0.012,
         horizon_days=20,
     )  # fmt: skip
     # s = 0.01 − 0.75·0.002 − 0.25·0.012 = 0.01 − 0.0015 − 0.003 = 0.0055; N* = 4000/0.0055
-    assert breakeven.savings_per_call(i) == pytest.approx(0.0055)
-    n_star = breakeven.break_even_calls(i)
+    assert inequality.savings_per_call(i) == pytest.approx(0.0055)
+    n_star = inequality.break_even_calls(i)
     assert n_star == pytest.approx(4000 / 0.0055)
-    at_n_star = breakeven.Inputs(**{**i.__dict__, "calls": n_star})
-    assert breakeven.solve(at_n_star)["winner"] == "tie"
+    at_n_star = inequality.Inputs(**{**i.__dict__, "calls": n_star})
+    assert inequality.solve(at_n_star)["winner"] == "tie"
     # M accruing at 2000/20 days: t* = 20·2000 / (2e6·0.0055 − 2000) = 40,000 / 9,000 = 4.444 days
-    assert breakeven.break_even_days_accruing(i) == pytest.approx(40000 / 9000)
+    assert inequality.break_even_days_accruing(i) == pytest.approx(40000 / 9000)
     # upkeep outpacing the savings per day: 2e6·0.0055 = 11,000 ≤ M = 12,000 → never
-    upkeep = breakeven.Inputs(**{**i.__dict__, "maintenance_usd": 12000})
-    assert breakeven.break_even_days_accruing(upkeep) is None
-    assert breakeven.break_even_calls(upkeep) is not None
+    upkeep = inequality.Inputs(**{**i.__dict__, "maintenance_usd": 12000})
+    assert inequality.break_even_days_accruing(upkeep) is None
+    assert inequality.break_even_calls(upkeep) is not None
 
 
 def test_a_scenario_that_plans_no_calls_is_refused_not_divided_by_zero(tmp_path):

@@ -16,7 +16,6 @@ from sim.calibration_report import SIDES
 from sim.cli import app
 from sim.distributions import frozen
 from sim.scenario_file import load_scenario, read_toml
-from tests.builders import synthetic_logs, write_logs
 
 FLAGS = ["--segment-column", "segment", "--confidence-column", "confidence"]
 FLAGS += ["--correct-column", "correct"]
@@ -38,7 +37,7 @@ def fragment(out: Path) -> dict:
     return tomllib.loads((out / "calibration.toml").read_text(encoding="utf-8"))
 
 
-def test_csv_parquet_and_jsonl_give_the_same_fragment(tmp_path):
+def test_csv_parquet_and_jsonl_give_the_same_fragment(tmp_path, synthetic_logs, write_logs):
     columns = synthetic_logs(0, MIX)
     fragments = []
     for suffix in (".csv", ".parquet", ".jsonl"):
@@ -63,7 +62,9 @@ def test_csv_parquet_and_jsonl_give_the_same_fragment(tmp_path):
     assert abs(fit["a"] - 9) < 4 * fit["a_se"] and abs(fit["b"] - 1.5) < 4 * fit["b_se"]
 
 
-def test_the_table_names_each_segment_and_where_the_files_went(tmp_path):
+def test_the_table_names_each_segment_and_where_the_files_went(
+    tmp_path, synthetic_logs, write_logs
+):
     out = tmp_path / "out"
     result = calibrate(write_logs(tmp_path / "logs.csv", synthetic_logs(1, MIX)), "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -71,7 +72,7 @@ def test_the_table_names_each_segment_and_where_the_files_went(tmp_path):
         assert text in result.stdout
 
 
-def test_the_fragment_merged_into_a_bundled_scenario_loads(tmp_path):
+def test_the_fragment_merged_into_a_bundled_scenario_loads(tmp_path, synthetic_logs, write_logs):
     out = tmp_path / "out"
     calibrated(write_logs(tmp_path / "logs.csv", synthetic_logs(2, MIX)), out)
     fitted = {s["name"]: s for s in fragment(out)["segments"]}
@@ -91,7 +92,7 @@ def test_the_fragment_merged_into_a_bundled_scenario_loads(tmp_path):
         assert segment.confidence_wrong.model_dump() == want["confidence_wrong"]
 
 
-def test_an_empirical_choice_writes_its_sample_next_to_the_fragment(tmp_path):
+def test_an_empirical_choice_writes_its_sample_next_to_the_fragment(tmp_path, write_logs):
     rng = np.random.default_rng(3)
     n = 3000
     correct = rng.random(n) < 0.8
@@ -121,7 +122,9 @@ def test_an_empirical_choice_writes_its_sample_next_to_the_fragment(tmp_path):
     np.testing.assert_allclose(drawn, np.quantile(confidence[correct], p), rtol=0, atol=1e-12)
 
 
-def test_a_segment_without_wrong_answers_says_its_fit_is_pooled(tmp_path):
+def test_a_segment_without_wrong_answers_says_its_fit_is_pooled(
+    tmp_path, synthetic_logs, write_logs
+):
     columns = synthetic_logs(4, {"core": (2000, 0.9)})
     columns["segment"] += ["easy"] * 5
     columns["confidence"] += [0.91, 0.93, 0.95, 0.97, 0.99]
@@ -138,7 +141,9 @@ def test_a_segment_without_wrong_answers_says_its_fit_is_pooled(tmp_path):
     assert easy["student_accuracy"] == 1.0
 
 
-def test_the_default_directory_is_under_results_named_by_the_file(tmp_path, monkeypatch):
+def test_the_default_directory_is_under_results_named_by_the_file(
+    tmp_path, monkeypatch, synthetic_logs, write_logs
+):
     logs = write_logs(tmp_path / "support logs.csv", synthetic_logs(5, {"core": (500, 0.9)}))
     monkeypatch.chdir(tmp_path)
     result = calibrate(logs, "--json")
@@ -148,7 +153,9 @@ def test_the_default_directory_is_under_results_named_by_the_file(tmp_path, monk
     assert directory.name.endswith("-calibrate") and (directory / "calibration.toml").is_file()
 
 
-def test_a_crash_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_a_crash_while_writing_leaves_nothing_behind(
+    tmp_path, monkeypatch, synthetic_logs, write_logs
+):
     def broken(_panels):
         # drawn inside the staging directory, after the text files are written there
         raise RuntimeError("disk full")

@@ -8,7 +8,7 @@ from scipy import stats
 
 from sim.engine import run_fast
 from sim.metrics import summarize
-from tests.builders import BASE, scenario
+from tests.builders import BASE
 
 SEEDS = [11, 12, 13]
 
@@ -20,7 +20,7 @@ def bound(p: float, n: float) -> float:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("threshold", [0.6, 0.85])
-def test_single_segment_rates_match_beta_cdfs(seed, threshold):
+def test_single_segment_rates_match_beta_cdfs(seed, threshold, scenario):
     s = scenario(
         scenario={"horizon_days": 4.0}, router={"policy": "cascade", "threshold": threshold}
     )
@@ -40,7 +40,7 @@ def test_single_segment_rates_match_beta_cdfs(seed, threshold):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_per_segment_thresholds(seed):
+def test_per_segment_thresholds(seed, scenario):
     segments = [
         dict(BASE["segments"][0], name="core", weight=0.8),
         dict(
@@ -69,7 +69,7 @@ def test_per_segment_thresholds(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_student_only_and_teacher_only_error_rates(seed):
+def test_student_only_and_teacher_only_error_rates(seed, scenario):
     student = scenario(router={"policy": "student_only"})
     teacher = scenario(router={"policy": "teacher_only"})
     s_sum = summarize(student, seed, run_fast(student, seed, 1))

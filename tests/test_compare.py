@@ -19,7 +19,6 @@ from sim.compare import dominated
 from sim.grid import as_overrides, parse_axis, points
 from sim.problems import BadInput
 from sim.scenario_file import apply_override, load_scenario
-from tests.builders import raw
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIAGE = ROOT / "scenarios" / "ticket-triage.toml"
@@ -177,7 +176,7 @@ def test_malformed_axis_is_bad_input(spec):
     assert "got " in line and "; expected " in line
 
 
-def test_overrides_round_trip_through_toml():
+def test_overrides_round_trip_through_toml(raw):
     point = {
         "router.threshold": 0.1 + 0.2,
         "router.on_deadline": 'say "fail"\\now',

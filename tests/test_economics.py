@@ -6,13 +6,12 @@ import pytest
 from sim import economics
 from sim.engine import run_fast
 from sim.metrics import summarize
-from tests.builders import scenario
 
 PRICE = (600 * 3.0 + 40 * 15.0) / 1e6  # tokens × $/Mtok of the builders' segment
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_cost_identities(seed):
+def test_cost_identities(seed, scenario):
     s = scenario(scenario={"horizon_days": 2.5, "tick_s": 7200})
     summary = summarize(s, seed, run_fast(s, seed, 1))
     cost = summary["cost"]
@@ -30,7 +29,7 @@ def test_cost_identities(seed):
     assert summary["cost_per_call_usd"] == pytest.approx(cost["total_usd"] / summary["calls"])
 
 
-def test_teacher_only_pays_no_distillation_costs():
+def test_teacher_only_pays_no_distillation_costs(scenario):
     s = scenario(router={"policy": "teacher_only"})
     summary = summarize(s, 0, run_fast(s, 0, 1))
     assert summary["cost"]["student_gpu_usd"] == 0
@@ -57,7 +56,7 @@ def test_break_even_day_examples():
     assert economics.break_even_day(late, teacher, end_s) is None
 
 
-def test_break_even_on_a_stationary_scenario_is_fixed_over_daily_savings():
+def test_break_even_on_a_stationary_scenario_is_fixed_over_daily_savings(scenario):
     s = scenario(
         scenario={"horizon_days": 20.0},
         traffic={"calls_per_day": 200_000},
@@ -74,7 +73,7 @@ def test_break_even_on_a_stationary_scenario_is_fixed_over_daily_savings():
     assert abs(summary["break_even_day"] - expected) <= 1 / 24 + 0.01 * expected
 
 
-def test_planned_formula_by_hand():
+def test_planned_formula_by_hand(scenario):
     s = scenario(scenario={"horizon_days": 30.0}, traffic={"calls_per_day": 100_000})
     plan = economics.planned(s)
     n = 3_000_000
@@ -88,7 +87,7 @@ def test_planned_formula_by_hand():
     assert plan["distill_wins"] == (n * PRICE > distill)
 
 
-def test_eval_error_rate_uses_only_training_segments():
+def test_eval_error_rate_uses_only_training_segments(scenario):
     seg = scenario().segments[0].model_dump()
     segments = [
         dict(seg, name="a", weight=3, student_accuracy=0.9),

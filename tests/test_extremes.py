@@ -217,7 +217,7 @@ def test_corners_of_every_range_run_finite_and_without_raw_warnings(raw_scenario
         assert any("clamped" in w for w in summary["warnings"])
 
 
-def test_a_per_token_price_is_warned_with_the_per_million_figure():
+def test_a_per_token_price_is_warned_with_the_per_million_figure(raw):
     s = validate(raw(scenario={"horizon_days": 0.05}, teacher={"input_usd_per_mtok": 0.000003}))
     summary = summarize(s, 0, run_fast(s, 0, 1))
     hint = (

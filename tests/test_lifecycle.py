@@ -14,7 +14,7 @@ from sim.aggregates import Aggregates
 from sim.engine import run_fast
 from sim.metrics import summarize, tick_frame, timeseries
 from sim.runner import events_frame
-from tests.builders import BASE, scenario
+from tests.builders import BASE
 
 SEEDS = [31, 32, 33]
 RIGHT, WRONG = stats.beta(9, 1.5), stats.beta(3, 3)  # the builders' confidences
@@ -63,7 +63,7 @@ def pooled(series: pl.DataFrame, rate: str) -> tuple[float, float]:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("seen", "accuracy"), [(True, 0.6), (False, 0.5)])
-def test_a_step_shift_moves_the_rates_to_their_new_analytic_values(seed, seen, accuracy):
+def test_a_step_shift_moves_the_rates_to_their_new_analytic_values(seed, seen, accuracy, scenario):
     s = scenario(
         scenario={"horizon_days": 4.0},
         segments=two_segments(b_accuracy=0.6, b_in_training=seen),
@@ -82,7 +82,7 @@ def test_a_step_shift_moves_the_rates_to_their_new_analytic_values(seed, seen, a
     assert events.filter(pl.col("kind") == "drift_start")["time_s"].to_list() == [2 * DAY]
 
 
-def test_a_linear_ramp_moves_the_mix_linearly():
+def test_a_linear_ramp_moves_the_mix_linearly(scenario):
     s = scenario(
         segments=two_segments(),
         drift=[
@@ -95,7 +95,7 @@ def test_a_linear_ramp_moves_the_mix_linearly():
         assert conditions.mix_at(day * DAY)[1] == pytest.approx(share)
 
 
-def test_random_walk_steps_have_the_stated_volatility():
+def test_random_walk_steps_have_the_stated_volatility(scenario):
     s = scenario(
         segments=two_segments(b_weight=1.0),
         drift=[{"kind": "random_walk", "volatility_per_month": 0.3}],
@@ -128,7 +128,7 @@ ALERT_BETWEEN = (cascade_rates(0.9)[0] + cascade_rates(0.3, wrong=stats.beta(6, 
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_alert_within_one_window_and_one_tick_of_a_step(seed):
+def test_alert_within_one_window_and_one_tick_of_a_step(seed, scenario):
     s = scenario(
         scenario={"horizon_days": 4.0},
         segments=two_segments(b_accuracy=0.3),
@@ -142,7 +142,7 @@ def test_alert_within_one_window_and_one_tick_of_a_step(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_monitor_rate_is_the_windowed_rate_and_alerts_are_its_upward_crossings(seed):
+def test_monitor_rate_is_the_windowed_rate_and_alerts_are_its_upward_crossings(seed, scenario):
     q = cascade_rates(0.9)[0]
     s = scenario(
         scenario={"horizon_days": 3.0},
@@ -162,7 +162,7 @@ def test_monitor_rate_is_the_windowed_rate_and_alerts_are_its_upward_crossings(s
     assert summary["alerts"] == crossings > 3
 
 
-def test_no_drift_raises_no_more_alerts_than_the_false_alarm_rate_predicts():
+def test_no_drift_raises_no_more_alerts_than_the_false_alarm_rate_predicts(scenario):
     """Threshold 4 binomial standard errors above the stationary fallback rate: each window
     exceeds it with probability ~3e-5, so 5 × 3 days of hourly windows expect ~0.01 alerts."""
     q = cascade_rates(0.9)[0]
@@ -188,7 +188,7 @@ RETRAIN_ALERT = 0.5 * cascade_rates(0.9)[0] + 0.25 * (
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_retraining_on_alert_restores_the_silent_rate_and_costs_what_it_should(seed):
+def test_retraining_on_alert_restores_the_silent_rate_and_costs_what_it_should(seed, scenario):
     s = scenario(
         scenario={"horizon_days": 8.0},
         segments=two_segments(b_accuracy=0.85, b_in_training=False),
@@ -221,7 +221,7 @@ def test_retraining_on_alert_restores_the_silent_rate_and_costs_what_it_should(s
     assert summary["cost"]["retraining_usd"] == pytest.approx(10_000 * price + 1500 + 2 * 1000)
 
 
-def test_scheduled_retraining_cost_identity():
+def test_scheduled_retraining_cost_identity(scenario):
     s = scenario(
         scenario={"horizon_days": 20.0},
         traffic={"calls_per_day": 10_000},
@@ -239,7 +239,7 @@ def test_scheduled_retraining_cost_identity():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_concept_drift_fallback_leads_and_silent_failures_follow(seed):
+def test_concept_drift_fallback_leads_and_silent_failures_follow(seed, scenario):
     """As the right answers change the student's accuracy slides; the fallback rate (what the team
     sees) alerts before the silent failures (what it does not) peak, and retraining ends it."""
     s = scenario(
@@ -272,7 +272,7 @@ def test_concept_drift_fallback_leads_and_silent_failures_follow(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_audits_see_the_error_rate_and_secondary_outputs_collapse_silently(seed):
+def test_audits_see_the_error_rate_and_secondary_outputs_collapse_silently(seed, scenario):
     s = scenario(
         scenario={"horizon_days": 2.0},
         monitoring={"audit_rate": 0.02, "audit_usd": 1.5},

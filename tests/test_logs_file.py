@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.logs_file import read_logs, segment_name
-from tests.builders import synthetic_logs, write_logs
 
 COLUMNS = ("--segment-column", "segment", "--confidence-column", "confidence")
 CORRECT = ("--correct-column", "correct")
@@ -38,7 +37,7 @@ def write_text(path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
-def test_the_three_formats_read_the_same_rows(tmp_path, suffix):
+def test_the_three_formats_read_the_same_rows(tmp_path, suffix, synthetic_logs, write_logs):
     columns = synthetic_logs(0, {"core": (300, 0.9), "tail": (100, 0.6)})
     logs = read_logs(
         write_logs(tmp_path / f"logs{suffix}", columns), "segment", "confidence", "correct"
@@ -68,7 +67,7 @@ def test_log_labels_become_scenario_segment_names():
     assert segment_name("-x") == "_-x"
 
 
-def test_missing_columns_are_named_with_a_did_you_mean(tmp_path):
+def test_missing_columns_are_named_with_a_did_you_mean(tmp_path, synthetic_logs, write_logs):
     logs = write_logs(tmp_path / "logs.csv", synthetic_logs(0, {"core": (10, 0.9)}))
     flags = ("--segment-column", "segment", "--confidence-column", "confidnce")
     lines = problems(tmp_path, logs, *flags, "--correct-column", "ok")
@@ -99,7 +98,7 @@ def test_every_bad_value_is_one_line_naming_its_data_row_and_column(tmp_path):
     ]
 
 
-def test_bad_values_in_a_typed_parquet_file(tmp_path):
+def test_bad_values_in_a_typed_parquet_file(tmp_path, write_logs):
     logs = write_logs(
         tmp_path / "logs.parquet",
         {"segment": ["core"] * 3, "confidence": [0.5, 1.5, None], "correct": [1, 0, 2]},
@@ -111,7 +110,7 @@ def test_bad_values_in_a_typed_parquet_file(tmp_path):
     ]
 
 
-def test_many_bad_rows_are_capped_at_twenty_lines_and_counted(tmp_path):
+def test_many_bad_rows_are_capped_at_twenty_lines_and_counted(tmp_path, write_logs):
     columns = {"segment": ["core"] * 40, "confidence": [2.0] * 30 + [0.5] * 10}
     logs = write_logs(tmp_path / "logs.csv", {**columns, "correct": [1, 0] * 20})
     lines = problems(tmp_path, logs)
@@ -158,7 +157,7 @@ def test_a_missing_file_is_one_line(tmp_path):
     ]
 
 
-def test_labels_that_become_the_same_segment_name_are_refused(tmp_path):
+def test_labels_that_become_the_same_segment_name_are_refused(tmp_path, synthetic_logs, write_logs):
     columns = synthetic_logs(0, {"rare cases": (50, 0.8), "rare_cases": (50, 0.8)})
     logs = write_logs(tmp_path / "logs.csv", columns)
     assert problems(tmp_path, logs) == [
@@ -168,7 +167,7 @@ def test_labels_that_become_the_same_segment_name_are_refused(tmp_path):
 
 
 def test_a_file_without_wrong_answers_is_refused_and_writes_nothing_in_results(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, write_logs
 ):
     logs = write_logs(
         tmp_path / "logs.csv",

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from sim import output_dir, results
 from sim.cli import app
 from sim.problems import BadInput
-from tests.builders import raw, synthetic_logs, write_logs
+from tests.builders import raw
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIAGE = ROOT / "scenarios" / "ticket-triage.toml"
@@ -136,7 +136,7 @@ def test_compare_force_replaces_its_previous_result(tiny, tmp_path):
     assert cli(*args, "--force").exit_code == 0 and entries(tmp_path) == ["c"]
 
 
-def test_calibrate_empty_folder_then_force(tmp_path):
+def test_calibrate_empty_folder_then_force(tmp_path, synthetic_logs, write_logs):
     logs = write_logs(tmp_path / "logs.csv", synthetic_logs(0, {"core": (400, 0.9)}))
     out = tmp_path / "cal"
     out.mkdir()

@@ -9,7 +9,7 @@ from scipy import integrate, stats
 
 from sim.engine import run_fast
 from sim.metrics import summarize
-from sim.runner import _calls_frame
+from sim.runner import calls_frame
 from tests.builders import BASE, scenario
 
 SEEDS = [21, 22, 23]
@@ -55,7 +55,7 @@ def test_copula_keeps_the_marginal_recall(rho, seed):
 def test_blind_spots_concentrate_misses_on_confident_wrong_answers(seed):
     """ρ = 1 misses exactly the wrong answers above F₀⁻¹(recall): silent rate is analytic."""
     s = verify(false_positive_rate=0.0, blind_spot_correlation=1.0, recall=0.6)
-    sample = _calls_frame(s, run_fast(s, seed, 1, sample_fraction=0.05))
+    sample = calls_frame(s, run_fast(s, seed, 1, sample_fraction=0.05))
     wrong = sample.filter(~pl.col("student_correct"))
     cut = F_WRONG.ppf(0.6)
     missed = wrong.filter(pl.col("silent_failure"))
@@ -65,7 +65,7 @@ def test_blind_spots_concentrate_misses_on_confident_wrong_answers(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_verifier_with_the_students_blind_spots_adds_latency_not_safety(seed):
+def test_a_verifier_with_the_students_blind_spots_adds_latency_not_safety(seed, scenario):
     recall = 0.7
     threshold = float(F_WRONG.ppf(recall)) + 0.02  # t ≥ F₀⁻¹(recall)
     verifier = {"recall": recall, "false_positive_rate": 0.0, "blind_spot_correlation": 1.0,
@@ -86,7 +86,7 @@ def test_a_verifier_with_the_students_blind_spots_adds_latency_not_safety(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_ensemble_pays_for_both_models(seed):
+def test_ensemble_pays_for_both_models(seed, scenario):
     s = scenario(scenario={"horizon_days": 2.0}, router={"policy": "ensemble", "threshold": None})
     summary = run(s, seed)
     cost = summary["cost"]
@@ -100,12 +100,12 @@ def test_ensemble_pays_for_both_models(seed):
 
 
 def teacher_starts(s, seed):
-    calls = _calls_frame(s, run_fast(s, seed, 1, sample_fraction=1.0))
+    calls = calls_frame(s, run_fast(s, seed, 1, sample_fraction=1.0))
     return calls, np.sort(calls["teacher_start_s"].drop_nans().drop_nulls().to_numpy())
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_the_teacher_never_exceeds_its_rate_limit_in_any_clock_minute(seed):
+def test_the_teacher_never_exceeds_its_rate_limit_in_any_clock_minute(seed, scenario):
     s = scenario(
         scenario={"horizon_days": 0.1},
         traffic={"calls_per_day": 200_000},
@@ -119,7 +119,7 @@ def test_the_teacher_never_exceeds_its_rate_limit_in_any_clock_minute(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("mode", ["return_student", "fail"])
-def test_no_teacher_call_starts_inside_an_outage(seed, mode):
+def test_no_teacher_call_starts_inside_an_outage(seed, mode, scenario):
     s = scenario(
         scenario={"horizon_days": 0.5},
         traffic={"calls_per_day": 200_000},
@@ -139,7 +139,7 @@ def test_no_teacher_call_starts_inside_an_outage(seed, mode):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_human_review_queue_waits_match_erlang_c(seed):
+def test_human_review_queue_waits_match_erlang_c(seed, scenario):
     """Flagged calls form a Poisson stream; with exponential reviews the pool is M/M/c."""
     reviewers, review_mean = 3, 300.0
     s = scenario(
@@ -165,7 +165,7 @@ def test_human_review_queue_waits_match_erlang_c(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_deadline_return_student_counts_abandoned_fallbacks(seed):
+def test_deadline_return_student_counts_abandoned_fallbacks(seed, scenario):
     s = scenario(
         scenario={"horizon_days": 2.0},
         router={"deadline_s": 1.0},
@@ -185,7 +185,7 @@ def test_deadline_return_student_counts_abandoned_fallbacks(seed):
     assert summary["latency_p99_s"] <= 1.0 * 1.01
 
 
-def test_queue_bypass_sends_the_overflow_to_the_teacher():
+def test_queue_bypass_sends_the_overflow_to_the_teacher(scenario):
     s = scenario(
         scenario={"horizon_days": 0.2},
         student={"servers": 1, "concurrency": 1, "service_s": {"dist": "exponential", "mean": 0.1}},
@@ -197,7 +197,7 @@ def test_queue_bypass_sends_the_overflow_to_the_teacher():
     assert summary["queue_wait_mean_s"] <= 0.5
 
 
-def test_common_random_numbers_shrink_the_spread_of_a_difference():
+def test_common_random_numbers_shrink_the_spread_of_a_difference(scenario):
     """Neighbouring grid points of a threshold sweep: paired on one stream, their cost difference
     is only the calls whose confidence falls between them; on independent streams it carries
     the whole Poisson noise of both runs' fallbacks."""
@@ -220,7 +220,7 @@ def test_builders_base_is_untouched_by_tests():
 
 @pytest.mark.parametrize("rho", [0.0, 0.4, 0.9])
 @pytest.mark.parametrize("seed", SEEDS[:2])
-def test_verify_with_threshold_and_copula_matches_the_bivariate_normal(rho, seed):
+def test_verify_with_threshold_and_copula_matches_the_bivariate_normal(rho, seed, scenario):
     """Fallback = p·(1−(1−fpr)(1−F₁(t))) + (1−p)·(Φ(c) + r − Φ₂(c, Φ⁻¹(r); ρ)), c = Φ⁻¹(F₀(t))."""
     s = scenario(
         scenario={"horizon_days": 3.0},

@@ -140,7 +140,7 @@ def test_parquet_and_jsonl_samples_equal_csv(tmp_path, fmt):
     assert summarize(a, 4, run_fast(a, 4, 1)) == summarize(b, 4, run_fast(b, 4, 1))
 
 
-def test_paths_are_relative_to_the_scenario_file(tmp_path):
+def test_paths_are_relative_to_the_scenario_file(tmp_path, raw):
     import tomli_w
 
     (tmp_path / "data").mkdir()

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.signals import MILLION_A_MONTH, assess
-from tests.builders import BASE, scenario
+from tests.builders import BASE
 
 
 def card_of(path: str, *sets: str) -> dict:
@@ -41,7 +41,7 @@ def summary_for(calls: float, **extra) -> dict:
             **extra}  # fmt: skip
 
 
-def test_volume_threshold_is_a_million_calls_a_month():
+def test_volume_threshold_is_a_million_calls_a_month(scenario):
     s = scenario(scenario={"horizon_days": 30.0})
     high = assess(s, summary_for(MILLION_A_MONTH))
     low = assess(s, summary_for(MILLION_A_MONTH - 1))
@@ -49,7 +49,7 @@ def test_volume_threshold_is_a_million_calls_a_month():
     assert by_name(low)[("good", "high volume")]["present"] is False
 
 
-def test_a_broad_mix_and_a_concept_change_are_strong_bad_signals():
+def test_a_broad_mix_and_a_concept_change_are_strong_bad_signals(scenario):
     seg = BASE["segments"][0]
     segments = [dict(seg, name=f"s{i}", weight=1.0) for i in range(4)]
     s = scenario(
@@ -62,7 +62,7 @@ def test_a_broad_mix_and_a_concept_change_are_strong_bad_signals():
     assert card["verdict"].startswith("Do not distill")
 
 
-def test_two_or_three_good_signals_say_stay_on_the_teacher():
+def test_two_or_three_good_signals_say_stay_on_the_teacher(scenario):
     s = scenario(scenario={"horizon_days": 30.0}, signals={"verifiable": False})
     card = assess(s, summary_for(1000.0, eval_error_rate=0.15))
     # narrow and stable only; "no verifier" declared is strong: killed

@@ -37,7 +37,7 @@ def test_repeated_totals_of_one_run_are_identical():
     scenario = load_scenario(SCENARIO, MANY_TICKS)
     aggs = run_fast(scenario, 0, 1)
     raw = metrics.tick_frame(scenario, aggs)
-    answers = {repr(metrics._per_replication(scenario, raw, aggs)) for _ in range(1000)}
+    answers = {repr(metrics.per_replication(scenario, raw, aggs)) for _ in range(1000)}
     assert len(answers) == 1
     texts = {summary_json(metrics.summarize(scenario, 0, aggs)) for _ in range(5)}
     assert len(texts) == 1

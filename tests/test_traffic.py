@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.clock import DAY_S, MONTH_S
 from sim.engine import run_fast
 from sim.kernels.arrivals import rate_at, rate_bound, rate_floor
 from sim.metrics import tick_frame, timeseries
 from sim.scenario import Traffic
 from sim.scenario_file import validate
-from sim.traffic import MONTH_S, expected_calls, rate, rate_params
+from sim.traffic import expected_calls, rate, rate_params
 
 TAIL = stats.norm.sf(4.5)  # two-sided tail of 4.5 standard errors, each side
-DAY_S = 86400.0
 
 
 def closed_form_calls(traffic: Traffic, start_s: float, end_s: float) -> float:

@@ -6,7 +6,7 @@ from scipy import stats
 from sim.engine import run_fast
 from sim.metrics import summarize
 from sim.scenario_file import load_scenario
-from tests.builders import BASE, scenario
+from tests.builders import BASE
 
 RIGHT, WRONG = stats.beta(9, 1.5), stats.beta(3, 3)  # the builders' confidences
 
@@ -29,7 +29,7 @@ def run(s, seed=0):
         {"retraining": {"trigger": "schedule", "every_days": 0.5, "duration_days": 0.1}},
     ],
 )
-def test_the_gap_causes_add_up_to_the_gap(tables):
+def test_the_gap_causes_add_up_to_the_gap(tables, scenario):
     s = scenario(scenario={"horizon_days": 1.0}, **tables)
     plan = run(s)["planned"]
     assert plan["gap_usd"] == pytest.approx(plan["realized_distill_usd"] - plan["distill_usd"])
@@ -37,7 +37,7 @@ def test_the_gap_causes_add_up_to_the_gap(tables):
     assert plan["gap"]["retraining_usd"] >= 0
 
 
-def test_gap_by_cause_for_a_retraining_and_reviews():
+def test_gap_by_cause_for_a_retraining_and_reviews(scenario):
     s = scenario(
         scenario={"horizon_days": 1.0},
         retraining={"trigger": "schedule", "every_days": 0.5, "duration_days": 0.1,
@@ -57,7 +57,7 @@ def test_the_good_candidate_raises_no_warning():
     assert run(s)["warnings"] == []
 
 
-def test_warnings_in_the_seeds_words():
+def test_warnings_in_the_seeds_words(scenario):
     seg = dict(BASE["segments"][0], student_accuracy=0.7)
     s = scenario(
         scenario={"horizon_days": 2.0},
@@ -77,7 +77,7 @@ def test_warnings_in_the_seeds_words():
     assert "blind spots" in text
 
 
-def test_a_modest_saving_is_called_probably_negative():
+def test_a_modest_saving_is_called_probably_negative(scenario):
     s = scenario(
         scenario={"horizon_days": 2.0},
         economics={"dataset_usd": 2500, "training_usd": 0, "maintenance_usd_per_month": 0},
@@ -87,7 +87,7 @@ def test_a_modest_saving_is_called_probably_negative():
     assert any("probably negative" in w for w in summary["warnings"])
 
 
-def test_drift_is_its_own_cause_of_the_gap():
+def test_drift_is_its_own_cause_of_the_gap(scenario):
     """A step to a segment the student gets wrong more often: the fallbacks that mix and those
     wrong answers imply, beyond the plan's, are the drift; a stationary run has next to none."""
     seg = dict(BASE["segments"][0])
