@@ -20,11 +20,9 @@ from rich.text import Text
 from sim import metrics, results
 from sim.aggregates import Aggregates
 from sim.engine import run_fast
-from sim.kernels.tick import SAMPLE_COLUMNS
+from sim.kernels.layout import SAMPLE_COLUMNS, SOURCES
 from sim.scenario import Scenario
 from sim.scenario_file import load_scenario, resolved
-
-SOURCES = ("student", "teacher", "human", "none")  # the kernels' SOURCE_* codes, in order
 
 
 @dataclass
