@@ -85,48 +85,36 @@ def _settle(call, m, spec, table, pools, outages, state, counts, values):
     return SOURCE_STUDENT, call[R_STUDENT_AT], np.nan, call[R_STUDENT_CORRECT] > 0.0
 
 
+# fmt: off
 @kernel
 def run_tick(
-    uniforms,
-    spacing_end,
-    replayed,
-    t0,
-    t1,
-    settle_until,
-    policy,
-    traffic,
-    seg_params,
-    model_params,
-    spec,
-    table,
-    free_at,
-    reviewers_free_at,
-    minute_ring,
-    outages,
-    state,
-    pending,
-    sample_every,
-    out_counts,
-    out_values,
-    out_hist,
-    out_first_hist,
-    out_secondary,
-    secondary_quality,
-    out_sample,
+    uniforms, spacing_end, replayed, t0, t1, settle_until,  # the tick's draws and bounds
+    policy, traffic, seg_params, model_params, spec, table,  # the scenario, as parameters
+    free_at, reviewers_free_at, minute_ring, outages, state, pending, sample_every,  # carried
+    out_counts, out_values, out_hist, out_first_hist, out_secondary, secondary_quality, out_sample,
 ):
+    # fmt: on
     """Simulate arrivals in [t0, t1), accumulating into the out arrays; return the sample rows.
 
-    uniforms[i] holds candidate i's draws: its exponential spacing, its thinning draw and the
-    request's latents. The candidates' times are the uniform order statistics on [t0, t1)
-    (normalised exponential spacings, spacing_end the last one), kept with probability
-    rate(t) / rate_max: an exact Poisson process whose count was drawn as Poisson(rate_max · tick).
-    When `replayed` has rows (a trace), it has one per candidate instead: its time, and the tokens
-    and segment the trace gives (negative: drawn from the segment's distributions as usual).
+    Draws: uniforms float64[candidates, width] (U_* columns, then the optional latents),
+    spacing_end the last normalised exponential spacing, replayed float64[candidates or 0,
+    REPLAY_FIELDS] a trace's calls; settle_until t1, or inf at the end of the horizon.
+    Parameters (sim.parameters): policy the code, traffic the rate parameters, seg_params
+    float64[segments, SEG_FIELDS], model_params float64[MODEL_FIELDS], spec and table the
+    quantile tables, outages float64[n, 2]; secondary_quality float64[K].
+    Carried across ticks: free_at float64[slots] and reviewers_free_at float64[reviewers] (heaps
+    of free times), minute_ring int64[minutes, 2] (the teacher's limiter), state
+    int64[STATE_FIELDS], pending float64[capacity, REC_FIELDS] (the heap of deferred calls);
+    sample_every the sampling period in calls (0: none).
+    Outputs: out_counts float64[segments, COUNT_FIELDS], out_values float64[VALUE_FIELDS],
+    out_hist and out_first_hist int64[LATENCY_BINS], out_secondary float64[K], out_sample
+    float64[rows, SAMPLE_COLUMNS].
 
-    Calls that need an order-sensitive shared resource (a rate-limited teacher, a finite reviewers'
-    pool) wait in `pending` and are settled in the order they become ready: all those ready before
-    an arrival are settled before it, and those ready before settle_until (t1, or inf at the end
-    of the horizon) at the end of the tick; the rest carry over and count in a later tick.
+    Candidates are kept by thinning (an exact Poisson process, see next_arrival); a trace's calls
+    are all kept. Calls that need an order-sensitive shared resource (a rate-limited teacher, a
+    finite reviewers' pool) wait in `pending` and are settled in the order they become ready:
+    those ready before an arrival are settled before it, those ready before settle_until at the
+    end of the tick; the rest carry over and count in a later tick.
     """
     m = model_params
     call = np.zeros(REC_FIELDS)  # the call being drawn, routed or settled (R_* slots)
