@@ -171,20 +171,21 @@ def write_sample(out_sample, sampled, sample_every, call, outcome, state):
 
 
 @step
-def count_outcome(policy, call, m, source, answer_at, final_correct, secondary_quality, out):
+def count_outcome(
+    policy, call, m, source, answer_at, correct, secondary_quality, counts, values, hist,
+    first_hist, out_secondary, state,
+):  # fmt: skip
     """Count a settled call's outcome into the tick's outputs; return (latency, first).
 
-    out: (counts float64[COUNT_FIELDS] of the call's segment, values float64[VALUE_FIELDS],
-    hist and first_hist int64[LATENCY_BINS], out_secondary float64[K], state
-    int64[STATE_FIELDS]); the other arguments as in count_answer and count_latency.
+    counts float64[COUNT_FIELDS] of the call's segment, values float64[VALUE_FIELDS], hist and
+    first_hist int64[LATENCY_BINS], out_secondary float64[K], state int64[STATE_FIELDS]; the
+    other arguments as in count_answer and count_latency (arrays one by one, not in a tuple: a
+    tuple of arrays built per call costs reference counting on the hot path).
     """
-    counts, values, hist, first_hist, out_secondary, state = out
     if source == SOURCE_NONE:
         counts[FAILED] += 1
     else:
-        count_answer(
-            policy, call, m, source, final_correct, secondary_quality, counts, out_secondary
-        )
+        count_answer(policy, call, m, source, correct, secondary_quality, counts, out_secondary)
     return count_latency(
         call, m, source, answer_at, policy, counts, values, hist, first_hist, state
     )

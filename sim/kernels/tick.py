@@ -74,14 +74,14 @@ def _defer(call, t, m, pending, state):
 
 
 @step
-def _settle(call, m, spec, table, pools, outages, state, counts, values):
+def _settle(call, m, spec, table, minute_ring, reviewers_free_at, outages, state, counts, values):
     """Settle a routed call's fallback: (source, answer_at, teacher_started, final_correct)
-    before the deadline. pools: (minute_ring, reviewers_free_at); the rest as in the steps."""
+    before the deadline; the arguments as in settle_teacher and settle_review."""
     fallback = call[R_FALLBACK]
     if fallback == SOURCE_TEACHER:
-        return settle_teacher(call, m, spec, table, pools[0], outages, state, counts, values)
+        return settle_teacher(call, m, spec, table, minute_ring, outages, state, counts, values)
     if fallback == SOURCE_HUMAN:
-        return settle_review(call, m, spec, table, pools[1], counts, values)
+        return settle_review(call, m, spec, table, reviewers_free_at, counts, values)
     return SOURCE_STUDENT, call[R_STUDENT_AT], np.nan, call[R_STUDENT_CORRECT] > 0.0
 
 
@@ -123,7 +123,6 @@ def run_tick(
     rate_max, varies = rate_bound(t0, t1, traffic)
     bounds = (rate_max, rate_floor(t0, t1, traffic), varies)
     scale = spacing_scale(uniforms, spacing_end, t0, t1)
-    pools = (minute_ring, reviewers_free_at)
     t = t0
     ai = 0
     need_arrival = True
@@ -164,14 +163,14 @@ def run_tick(
         else:
             return sampled
         source, answer_at, started, correct = _settle(
-            call, m, spec, table, pools, outages, state, counts, out_values
+            call, m, spec, table, minute_ring, reviewers_free_at, outages, state, counts, out_values
         )
         source, answer_at = apply_deadline(call, m, source, answer_at, counts)
         if source == SOURCE_STUDENT:
             correct = call[R_STUDENT_CORRECT] > 0.0
-        out = (counts, out_values, out_hist, out_first_hist, out_secondary, state)
         latency, first = count_outcome(
-            policy, call, m, source, answer_at, correct, secondary_quality, out
-        )
+            policy, call, m, source, answer_at, correct, secondary_quality,
+            counts, out_values, out_hist, out_first_hist, out_secondary, state,
+        )  # fmt: skip
         outcome = (source, correct, latency, first, started)
         sampled = write_sample(out_sample, sampled, sample_every, call, outcome, state)
