@@ -3,15 +3,9 @@
 import numpy as np
 
 from sim.kernels.flags import kernel, step
-from sim.kernels.layout import REPLAY_TIME, STATE_STOP, U_SPACING, U_THINNING
 
 _TWO_PI_OVER_DAY = 2.0 * np.pi / 24.0
 _OMEGA = 2.0 * np.pi / 86400.0
-STOP_EVERY = 1 << 14  # candidates between two looks at STATE_STOP (well under a millisecond)
-# next_arrival's verdicts
-ARRIVED = 1
-NO_MORE = 0
-STOPPED = -1
 
 
 @step
@@ -67,44 +61,3 @@ def rate_floor(t0, t1, params):
     # the diurnal factor's minimum: a trough (peak + 12 h) inside, else the lower endpoint
     diurnal = 2.0 - _diurnal_max(t0 + 43200.0, t1 + 43200.0, params[1], params[2])
     return params[0] * diurnal * weekly_min * growth * (1.0 - 1e-9)
-
-
-@step
-def next_arrival(uniforms, replayed, ai, t, scale, bounds, traffic, state):
-    """Advance to the next accepted candidate of the tick; return (ai, t, verdict).
-
-    uniforms: float64[candidates, width], each row a candidate's draws (U_* columns);
-    replayed: float64[candidates or 0, REPLAY_FIELDS], a trace's calls (empty without one);
-    ai: the next candidate's row; t: the previous arrival's time (s);
-    scale: seconds per unit of normalised exponential spacing;
-    bounds: (rate_max, rate_min, varies) of the rate on the tick, for thinning;
-    traffic: the rate parameters (sim.traffic.rate_params); state: int64[STATE_FIELDS].
-    The verdict is ARRIVED (t is the arrival, uniforms[ai - 1] its row), NO_MORE, or STOPPED
-    when another thread raised STATE_STOP (looked at every STOP_EVERY candidates).
-    """
-    rate_max, rate_min, varies = bounds
-    replay = replayed.shape[0] > 0
-    while ai < uniforms.shape[0]:
-        if ai % STOP_EVERY == 0 and state[STATE_STOP] != 0:
-            return ai, t, STOPPED
-        u = uniforms[ai]
-        ai += 1
-        if replay:
-            return ai, replayed[ai - 1, REPLAY_TIME], ARRIVED
-        t += -np.log1p(-u[U_SPACING]) * scale
-        if varies:
-            level = u[U_THINNING] * rate_max
-            if level >= rate_min and level >= rate_at(t, traffic):
-                continue
-        return ai, t, ARRIVED
-    return ai, t, NO_MORE
-
-
-@step
-def spacing_scale(uniforms, spacing_end, t0, t1):
-    """Seconds per unit of exponential spacing, so the candidates' times are the uniform order
-    statistics on [t0, t1): uniforms[:, U_SPACING] and spacing_end are the n + 1 spacings."""
-    total = spacing_end
-    for i in range(uniforms.shape[0]):
-        total += -np.log1p(-uniforms[i, U_SPACING])
-    return (t1 - t0) / total if uniforms.shape[0] > 0 else 0.0

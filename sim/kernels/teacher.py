@@ -1,34 +1,7 @@
 """The teacher API's limits: outages and a per-minute rate limit."""
 
-import numpy as np
-
 from sim.kernels.flags import step
-from sim.kernels.layout import (
-    DEADLINE_S,
-    R_ARRIVAL,
-    R_READY,
-    R_STUDENT_AT,
-    R_STUDENT_CORRECT,
-    R_TEACHER_CORRECT,
-    R_TEACHER_USD,
-    R_TOKENS_OUT,
-    R_U_TEACHER_LATENCY,
-    RATE_LIMIT_PER_MIN,
-    SOURCE_NONE,
-    SOURCE_STUDENT,
-    SOURCE_TEACHER,
-    STATE_CLAMPED,
-    STATE_FULL_FROM,
-    STATE_FULL_TO,
-    TEACHER_CALLS,
-    TEACHER_LATENCY,
-    TEACHER_S_PER_TOKEN,
-    TEACHER_USD,
-    TEACHER_WAIT_SUM,
-    UNAVAILABLE,
-    UNAVAILABLE_FAILS,
-)
-from sim.kernels.sampling import quantile
+from sim.kernels.layout import STATE_CLAMPED, STATE_FULL_FROM, STATE_FULL_TO
 
 MINUTE_S = 60.0
 TEACHER_DOWN = -1.0  # teacher_start's answer when the call would start inside an outage
@@ -98,46 +71,3 @@ def teacher_start(ready_s, limit, ring, state, outages, latest_s):
             state[STATE_FULL_FROM] = minute
             state[STATE_FULL_TO] = minute + 1
     return start
-
-
-@step
-def settle_teacher(call, m, spec, table, minute_ring, outages, state, counts, values):
-    """Ask the teacher for a call routed to it; return (source, answer_at, started, correct).
-
-    call: float64[REC_FIELDS], the routed call (ready is when the request can be sent);
-    m: float64[MODEL_FIELDS]; spec, table: the quantile tables; minute_ring: int64[minutes, 2],
-    the rate limiter's ring; outages: float64[n, 2]; state: int64[STATE_FIELDS] (the limiter's
-    run of full minutes); counts: float64[COUNT_FIELDS] (the call's segment's row) and values:
-    float64[VALUE_FIELDS], the tick's outputs. The answer comes from the teacher (source
-    SOURCE_TEACHER, started the time it was sent), or, in an outage, from the student or nobody
-    (started NaN). A call that could not start before the deadline is never sent: its answer
-    time is infinite and the deadline abandons it.
-    """
-    ready = call[R_READY]
-    student_at = call[R_STUDENT_AT]
-    student_correct = call[R_STUDENT_CORRECT] > 0.0
-    start = ready
-    if in_outage(ready, outages):
-        start = TEACHER_DOWN
-    elif m[RATE_LIMIT_PER_MIN] > 0:
-        deadline = m[DEADLINE_S]
-        latest = call[R_ARRIVAL] + deadline if deadline > 0.0 else np.inf
-        start = teacher_start(
-            ready, int(m[RATE_LIMIT_PER_MIN]), minute_ring, state, outages, latest
-        )
-    if start == TEACHER_TOO_LATE:
-        return SOURCE_TEACHER, np.inf, np.nan, student_correct
-    if start != TEACHER_DOWN:
-        values[TEACHER_WAIT_SUM] += start - ready
-        answer_at = (
-            start
-            + quantile(int(m[TEACHER_LATENCY]), call[R_U_TEACHER_LATENCY], spec, table)
-            + m[TEACHER_S_PER_TOKEN] * call[R_TOKENS_OUT]
-        )  # the authoritative answer (an ensemble's student shows first)
-        values[TEACHER_USD] += call[R_TEACHER_USD]
-        values[TEACHER_CALLS] += 1
-        return SOURCE_TEACHER, answer_at, start, call[R_TEACHER_CORRECT] > 0.0
-    counts[UNAVAILABLE] += 1
-    if student_at < 0.0 or m[UNAVAILABLE_FAILS] > 0:
-        return SOURCE_NONE, student_at, np.nan, student_correct
-    return SOURCE_STUDENT, max(ready, student_at), np.nan, student_correct
