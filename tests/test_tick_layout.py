@@ -62,12 +62,12 @@ def test_every_constant_is_read_by_a_kernel(constant):
 
 
 def test_the_tick_reads_no_bare_column_numbers():
-    """The driver and its steps read every laid-out array by name, never `array[..., 3]`
+    """The tick and its helpers read every laid-out array by name, never `array[..., 3]`
     (free_at[0], the pool's earliest slot, the pair of pools and shapes in docstrings excepted)."""
     bare = re.compile(
         r"\b(?!free_at\b|pools\b|shape\b|float64\b|int64\b)\w+\[(?:[^\[\]]*,\s*)?\d+\]"
     )
-    for module in ("tick", "call", "routing", "outcome", "review", "queueing"):
+    for module in ("tick", "routing", "queueing"):
         for line in (KERNELS / f"{module}.py").read_text().splitlines():
             assert not bare.search(line), f"{module}.py: {line.strip()}"
 
