@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.kernels.histogram import LATENCY_BINS
-from sim.kernels.tick import COUNT_FIELDS, SAMPLE_COLUMNS, VALUE_FIELDS
+from sim.kernels.layout import COUNT_FIELDS, SAMPLE_COLUMNS, VALUE_FIELDS
 
 
 @dataclass

@@ -16,8 +16,7 @@ from sim.aggregates import Aggregates
 from sim.clock import DAY_S, HOUR_S
 from sim.kernels.arrivals import rate_bound
 from sim.kernels.histogram import LATENCY_BINS, histogram_quantile
-from sim.kernels.teacher import RING_MINUTES
-from sim.kernels.tick import (
+from sim.kernels.layout import (
     LATENCY_MAX,
     REC_FIELDS,
     REPLAY_FIELDS,
@@ -28,8 +27,9 @@ from sim.kernels.tick import (
     STATE_PENDING,
     STATE_SAMPLE_OVERFLOW,
     STATE_STOP,
-    run_tick,
 )
+from sim.kernels.teacher import RING_MINUTES
+from sim.kernels.tick import run_tick
 from sim.parameters import KernelParameters
 from sim.replay import Replay
 from sim.scenario import Scenario

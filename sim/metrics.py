@@ -11,8 +11,9 @@ from scipy import stats
 
 from sim import economics, extremes, verdict
 from sim.aggregates import Aggregates
-from sim.kernels import tick
+from sim.kernels import layout
 from sim.kernels.histogram import OVERFLOW, histogram_quantile
+from sim.kernels.layout import COUNTS, VALUES
 from sim.scenario import Scenario
 
 RATE_METRICS = (
@@ -60,6 +61,12 @@ SCALAR_METRICS = (
 
 
 INTEGER_METRICS = ("calls", "alerts", "retrains", "kernel_clamped")
+# the kernels' counters and sums the timeseries carries, by their layout names (in column order)
+TICK_COUNTS = ("student_calls", "fallbacks", "errors", "silent_failures", "teacher_errors",
+               "failed", "overrides", "slo_met", "flags", "bypasses", "abandoned",
+               "teacher_unavailable", "human_reviews")  # fmt: skip
+TICK_VALUES = ("answered", "teacher_calls", "wait_sum_s", "teacher_wait_sum_s", "human_wait_sum_s",
+               "latency_sum_s", "busy_s")  # fmt: skip
 
 
 def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
@@ -73,32 +80,13 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
             "tick": np.arange(agg.ticks, dtype=np.int64),
             "time_s": agg.tick_start_s,
             "tick_length_s": agg.tick_length_s,
-            "calls": counts[:, tick.CALLS].astype(np.int64),
-            "student_calls": counts[:, tick.STUDENT_CALLS],
-            "fallbacks": counts[:, tick.FALLBACKS],
-            "errors": counts[:, tick.ERRORS],
-            "silent_failures": counts[:, tick.SILENT],
-            "teacher_errors": counts[:, tick.TEACHER_ERRORS],
-            "failed": counts[:, tick.FAILED],
-            "overrides": counts[:, tick.OVERRIDES],
-            "slo_met": counts[:, tick.SLO_MET],
-            "flags": counts[:, tick.FLAGS],
-            "bypasses": counts[:, tick.BYPASSES],
-            "abandoned": counts[:, tick.ABANDONED],
-            "teacher_unavailable": counts[:, tick.UNAVAILABLE],
-            "human_reviews": counts[:, tick.HUMAN_REVIEWS],
-            "answered": agg.values[:, tick.ANSWERED],
-            "teacher_calls": agg.values[:, tick.TEACHER_CALLS],
-            "wait_sum_s": agg.values[:, tick.WAIT_SUM],
-            "teacher_wait_sum_s": agg.values[:, tick.TEACHER_WAIT_SUM],
-            "human_wait_sum_s": agg.values[:, tick.HUMAN_WAIT_SUM],
-            "latency_sum_s": agg.values[:, tick.LATENCY_SUM],
-            "busy_s": agg.values[:, tick.BUSY_S],
+            "calls": counts[:, layout.CALLS].astype(np.int64),
+            **COUNTS.columns(counts, TICK_COUNTS),
+            **VALUES.columns(agg.values, TICK_VALUES),
             "latency_p99_s": agg.latency_p99_s,
             "student_version": agg.student_version,
             "monitored_rate": agg.monitor_rate,
-            "audited": counts[:, tick.AUDITED],
-            "audited_errors": counts[:, tick.AUDITED_ERRORS],
+            **COUNTS.columns(counts, ("audited", "audited_errors")),
             "secondary_silent": (
                 agg.secondary_silent.mean(axis=1)
                 if agg.secondary_silent.shape[1]
@@ -219,8 +207,8 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
         hist = agg.histogram
         # a quantile beyond the histogram's top is the largest latency (an upper bound; a warning
         # and latency_overflow_share say so), never the top edge
-        top = float(agg.values[:, tick.LATENCY_MAX].max(initial=0.0))
-        first_top = float(agg.values[:, tick.FIRST_MAX].max(initial=0.0))
+        top = float(agg.values[:, layout.LATENCY_MAX].max(initial=0.0))
+        first_top = float(agg.values[:, layout.FIRST_MAX].max(initial=0.0))
         quantiles = {q: float(histogram_quantile(hist, q, top)) for q in (0.5, 0.95, 0.99)}
         answered = row["answered"]
         deadline = scenario.router.deadline_s
@@ -326,23 +314,23 @@ def segment_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, dict[
     counts = np.sum([agg.counts.sum(axis=0) for agg in aggs], axis=0)
     out = {}
     for i, seg in enumerate(scenario.segments):
-        calls = counts[i, tick.CALLS]
+        calls = counts[i, layout.CALLS]
 
         def share(x: float, calls: float = calls) -> float | None:
             return _clean(x / calls) if calls else None
 
         out[seg.name] = {
             "calls": _clean(calls / len(aggs)),
-            "fallback_rate": share(counts[i, tick.FALLBACKS]),
-            "error_rate": share(counts[i, tick.ERRORS]),
-            "silent_failure_rate": share(counts[i, tick.SILENT]),
+            "fallback_rate": share(counts[i, layout.FALLBACKS]),
+            "error_rate": share(counts[i, layout.ERRORS]),
+            "silent_failure_rate": share(counts[i, layout.SILENT]),
         }
     return out
 
 
 def secondary_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, float | None]:
     """Per secondary output: the share of calls whose bad student output was accepted."""
-    calls = sum(float(agg.counts[:, :, tick.CALLS].sum()) for agg in aggs)
+    calls = sum(float(agg.counts[:, :, layout.CALLS].sum()) for agg in aggs)
     out = {}
     for j, output in enumerate(scenario.secondary):
         silent = sum(float(agg.secondary_silent[:, j].sum()) for agg in aggs)
@@ -352,10 +340,10 @@ def secondary_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, flo
 
 def observed_error_interval(aggs: list[Aggregates]) -> list[float] | None:
     """A Wilson 95% interval of the error rate audits show (pooled over replications)."""
-    audited = sum(float(agg.counts[:, :, tick.AUDITED].sum()) for agg in aggs)
+    audited = sum(float(agg.counts[:, :, layout.AUDITED].sum()) for agg in aggs)
     if audited == 0:
         return None
-    errors = sum(float(agg.counts[:, :, tick.AUDITED_ERRORS].sum()) for agg in aggs)
+    errors = sum(float(agg.counts[:, :, layout.AUDITED_ERRORS].sum()) for agg in aggs)
     z = float(stats.norm.ppf(0.975))
     p = errors / audited
     centre = (p + z * z / (2 * audited)) / (1 + z * z / audited)
@@ -394,7 +382,7 @@ def summarize(
     totals = np.mean([agg.counts.sum(axis=0) for agg in aggs], axis=0)  # per segment, per rep
     summary["planned"] = _cleaned(
         verdict.planned_vs_realized(
-            scenario, summary, totals[:, tick.CALLS], totals[:, tick.STUDENT_ERRORS]
+            scenario, summary, totals[:, layout.CALLS], totals[:, layout.STUDENT_ERRORS]
         )
     )
     summary["segments"] = segment_table(scenario, aggs)

@@ -1,4 +1,4 @@
-"""A scenario turned into the plain arrays the kernels read."""
+"""A scenario turned into the plain arrays the kernels read, each slot filled by its name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim.clock import DAY_S, HOUR_S
 from sim.distributions import STANDARD_NORMAL, QuantileTables, build_tables
-from sim.kernels import tick
+from sim.kernels.layout import BASE_UNIFORMS, MODEL, SEGMENT
 from sim.kernels.routing import POLICY_CODES
 from sim.scenario import Constant, Scenario
 from sim.traffic import rate_params
@@ -22,8 +22,8 @@ class KernelParameters:
 
     policy: int
     traffic: np.ndarray
-    segments: np.ndarray  # float64[S, SEG_FIELDS]
-    models: np.ndarray  # float64[MODEL_FIELDS]
+    segments: np.ndarray  # float64[S, SEG_FIELDS] (sim.kernels.layout.SEGMENT)
+    models: np.ndarray  # float64[MODEL_FIELDS] (sim.kernels.layout.MODEL)
     tables: QuantileTables
     slots: int
     reviewers: int  # size of the reviewers' FIFO pool (1 when unlimited: then unused)
@@ -41,37 +41,13 @@ class KernelParameters:
             dists.append(dist)
             return len(dists) - 1
 
-        segs = scenario.segments
-        weights = np.array([s.weight for s in segs], dtype=float)
-        cumulative = np.cumsum(weights / weights.sum())
-        table = np.zeros((len(segs), tick.SEG_FIELDS))
-        for i, s in enumerate(segs):
-            table[i, tick.SEG_CUM_WEIGHT] = cumulative[i]
-            table[i, tick.SEG_STUDENT_ACCURACY] = s.student_accuracy
-            table[i, tick.SEG_TEACHER_ACCURACY] = s.teacher_accuracy
-            table[i, tick.SEG_THRESHOLD] = scenario.threshold_for(s.name)
-            table[i, tick.SEG_CONF_CORRECT] = add(s.confidence_correct)
-            table[i, tick.SEG_CONF_WRONG] = add(s.confidence_wrong)
-            table[i, tick.SEG_TOKENS_IN] = add(s.tokens_in)
-            table[i, tick.SEG_TOKENS_OUT] = add(s.tokens_out)
-        models = np.zeros(tick.MODEL_FIELDS)
-        models[tick.STUDENT_SERVICE] = add(scenario.student.service_s)
-        models[tick.STUDENT_S_PER_TOKEN] = scenario.student.seconds_per_output_token
-        models[tick.TEACHER_LATENCY] = add(scenario.teacher.latency_s)
-        models[tick.TEACHER_S_PER_TOKEN] = scenario.teacher.seconds_per_output_token
-        models[tick.USD_PER_TOKEN_IN] = scenario.teacher.input_usd_per_mtok / 1e6
-        models[tick.USD_PER_TOKEN_OUT] = scenario.teacher.output_usd_per_mtok / 1e6
-        models[tick.NORMAL] = add(STANDARD_NORMAL)
-        models[tick.HORIZON_S] = scenario.horizon_s
-        _verifier_and_human(scenario, models, add)
-        router = scenario.router
-        models[tick.DEADLINE_S] = router.deadline_s
-        models[tick.DEADLINE_FAILS] = router.on_deadline == "fail"
-        models[tick.BYPASS_S] = router.bypass_queue_s
-        models[tick.RATE_LIMIT_PER_MIN] = scenario.teacher.rate_limit_per_min
-        models[tick.UNAVAILABLE_FAILS] = scenario.teacher.on_teacher_unavailable == "fail"
+        # distribution ids are handed out in this order: segments, then models
+        table = np.array([row for row in _segment_rows(scenario, add)]).reshape(
+            len(scenario.segments), SEGMENT.size
+        )
+        model = _model_values(scenario, add)
+        columns, latents = _latent_columns(scenario)
         reviewers = scenario.human.reviewers if scenario.human is not None else 0
-        models[tick.REVIEWER_POOL] = reviewers > 0
         outages = np.array(
             [
                 (o.start_day * DAY_S, o.start_day * DAY_S + o.hours * HOUR_S)
@@ -83,62 +59,109 @@ class KernelParameters:
             policy=POLICY_CODES[scenario.router.policy],
             traffic=rate_params(scenario.traffic),
             segments=table,
-            models=models,
+            models=np.array(MODEL.pack({**model, **latents})),
             tables=build_tables(dists),
             slots=scenario.student.servers * scenario.student.concurrency,
             reviewers=max(reviewers, 1),
             rate_limit=scenario.teacher.rate_limit_per_min,
             outages=outages,
-            uniforms=_latent_columns(scenario, models),
+            uniforms=columns,
             secondary_quality=np.array(
                 [o.student_quality for o in scenario.secondary], dtype=float
             ),
         )
 
 
-def _latent_columns(scenario: Scenario, models: np.ndarray) -> int:
-    """Lay out the optional latents after the base ones; return the row width.
+def _segment_rows(scenario: Scenario, add: Any) -> list[list[float]]:
+    """One SEGMENT row per segment: its cumulative weight, accuracies, threshold, distributions."""
+    weights = np.array([s.weight for s in scenario.segments], dtype=float)
+    cumulative = np.cumsum(weights / weights.sum())
+    return [
+        SEGMENT.pack(
+            {
+                "cum_weight": cumulative[i],
+                "student_accuracy": s.student_accuracy,
+                "teacher_accuracy": s.teacher_accuracy,
+                "threshold": scenario.threshold_for(s.name),
+                "confidence_correct": add(s.confidence_correct),
+                "confidence_wrong": add(s.confidence_wrong),
+                "tokens_in": add(s.tokens_in),
+                "tokens_out": add(s.tokens_out),
+            }
+        )
+        for i, s in enumerate(scenario.segments)
+    ]
+
+
+def _model_values(scenario: Scenario, add: Any) -> dict[str, float]:
+    """The MODEL slots of the models, the router and the teacher's limits, by name."""
+    student, teacher, router = scenario.student, scenario.teacher, scenario.router
+    reviewers = scenario.human.reviewers if scenario.human is not None else 0
+    return {
+        "dist_student_service": add(student.service_s),
+        "student_s_per_token": student.seconds_per_output_token,
+        "dist_teacher_latency": add(teacher.latency_s),
+        "teacher_s_per_token": teacher.seconds_per_output_token,
+        "usd_per_token_in": teacher.input_usd_per_mtok / 1e6,
+        "usd_per_token_out": teacher.output_usd_per_mtok / 1e6,
+        "dist_normal": add(STANDARD_NORMAL),
+        "horizon_s": scenario.horizon_s,
+        **_verifier_and_human(scenario, add),
+        "deadline_s": router.deadline_s,
+        "deadline_fails": router.on_deadline == "fail",
+        "bypass_s": router.bypass_queue_s,
+        "rate_limit_per_min": teacher.rate_limit_per_min,
+        "unavailable_fails": teacher.on_teacher_unavailable == "fail",
+        "reviewer_pool": reviewers > 0,
+    }
+
+
+def _latent_columns(scenario: Scenario) -> tuple[int, dict[str, float]]:
+    """Lay out the optional latents after the base ones: (row width, their MODEL slots).
 
     Which columns exist depends on the tables a scenario has, never on its policy, so every policy
     run on one scenario file and seed sees the same requests."""
-    column = tick.BASE_UNIFORMS
+    column = BASE_UNIFORMS
+    slots: dict[str, float] = {}
     if scenario.verifier is not None or scenario.human is not None:
         for name in (
-            "COL_VERIFIER",
-            "COL_VERIFIER_LATENCY",
-            "COL_HUMAN_REVIEW",
-            "COL_HUMAN_CORRECT",
+            "col_verifier",
+            "col_verifier_latency",
+            "col_human_review",
+            "col_human_correct",
         ):
-            models[getattr(tick, name)] = column
+            slots[name] = column
             column += 1
     m = scenario.monitoring
     if m is not None and m.audit_rate > 0:
-        models[tick.COL_AUDIT] = column
-        models[tick.AUDIT_RATE] = m.audit_rate
+        slots["col_audit"] = column
+        slots["audit_rate"] = m.audit_rate
         column += 1
     if scenario.secondary:
-        models[tick.COL_SECONDARY] = column
-        models[tick.N_SECONDARY] = len(scenario.secondary)
+        slots["col_secondary"] = column
+        slots["n_secondary"] = len(scenario.secondary)
         column += len(scenario.secondary)
-    return column
+    return column, slots
 
 
-def _verifier_and_human(scenario: Scenario, models: np.ndarray, add: Any) -> None:
+def _verifier_and_human(scenario: Scenario, add: Any) -> dict[str, float]:
+    """The verifier's and reviewers' MODEL slots (their distributions constant 0 when absent)."""
     v, h = scenario.verifier, scenario.human
-    models[tick.VERIFIER_RECALL_Z] = 0.0
+    slots: dict[str, float] = {}
     if v is not None:
-        models[tick.VERIFIER_RECALL] = v.recall
-        models[tick.VERIFIER_RECALL_Z] = float(stats.norm.ppf(v.recall))
-        models[tick.VERIFIER_FPR] = v.false_positive_rate
-        models[tick.VERIFIER_RHO] = v.blind_spot_correlation
-        models[tick.VERIFIER_USD_PER_CALL] = v.usd_per_call
-        models[tick.ON_FLAG_HUMAN] = v.on_flag == "human"
-        models[tick.VERIFIER_LATENCY] = add(v.latency_s)
+        slots["verifier_recall"] = v.recall
+        slots["verifier_recall_z"] = float(stats.norm.ppf(v.recall))
+        slots["verifier_fpr"] = v.false_positive_rate
+        slots["verifier_rho"] = v.blind_spot_correlation
+        slots["verifier_usd_per_call"] = v.usd_per_call
+        slots["on_flag_human"] = v.on_flag == "human"
+        slots["dist_verifier_latency"] = add(v.latency_s)
     else:
-        models[tick.VERIFIER_LATENCY] = add(Constant(value=0.0))
+        slots["dist_verifier_latency"] = add(Constant(value=0.0))
     if h is not None:
-        models[tick.HUMAN_USD_PER_REVIEW] = h.usd_per_review
-        models[tick.HUMAN_ACCURACY] = h.accuracy
-        models[tick.HUMAN_REVIEW] = add(h.review_s)
+        slots["human_usd_per_review"] = h.usd_per_review
+        slots["human_accuracy"] = h.accuracy
+        slots["dist_human_review"] = add(h.review_s)
     else:
-        models[tick.HUMAN_REVIEW] = add(Constant(value=0.0))
+        slots["dist_human_review"] = add(Constant(value=0.0))
+    return slots

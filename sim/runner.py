@@ -22,11 +22,9 @@ from sim.aggregates import Aggregates
 from sim.clock import DAY_S
 from sim.engine import run_fast
 from sim.formatting import for_metric, metric_band, money, share
-from sim.kernels.tick import SAMPLE_COLUMNS
+from sim.kernels.layout import SAMPLE_COLUMNS, SOURCES
 from sim.scenario import Scenario
 from sim.scenario_file import load_scenario, resolved
-
-SOURCES = ("student", "teacher", "human", "none")  # the kernels' SOURCE_* codes, in order
 
 
 @dataclass

@@ -1,42 +1,86 @@
-"""The kernel's array layouts: every index group is a permutation of 0..N-1 (no two names share a
-slot, which once silently added verifier costs into the human column)."""
+"""The kernel's array layouts (sim/kernels/layout.py): each a tuple of names, its constants a
+permutation of 0..N-1 (no two names share a slot, which once silently added verifier costs into
+the human column), every constant read by a kernel, and the frames' columns named by the same
+tuples."""
+
+import ast
+import re
+from pathlib import Path
 
 import pytest
 
-from sim.kernels import tick
+from sim import metrics, runner
+from sim.kernels import layout
+from tests import builders
 
-GROUPS = {
-    "U_": "BASE_UNIFORMS",
-    "SEG_": "SEG_FIELDS",
-    "STATE_": "STATE_FIELDS",
-}
-COUNTS = ["CALLS", "STUDENT_CALLS", "FALLBACKS", "ERRORS", "SILENT", "TEACHER_ERRORS",
-          "STUDENT_ERRORS", "FAILED", "OVERRIDES", "SLO_MET", "FLAGS", "BYPASSES", "ABANDONED",
-          "UNAVAILABLE", "HUMAN_REVIEWS", "AUDITED", "AUDITED_ERRORS"]  # fmt: skip
-VALUES = ["LATENCY_SUM", "WAIT_SUM", "BUSY_S", "TEACHER_USD", "TEACHER_ONLY_USD", "TEACHER_CALLS",
-          "TOKENS_IN", "TOKENS_OUT", "SOJOURN_SUM", "VERIFIER_USD", "HUMAN_USD", "ANSWERED",
-          "TEACHER_WAIT_SUM", "HUMAN_WAIT_SUM", "LATENCY_MAX", "FIRST_MAX"]  # fmt: skip
-MODELS = ["STUDENT_SERVICE", "STUDENT_S_PER_TOKEN", "TEACHER_LATENCY", "TEACHER_S_PER_TOKEN",
-          "USD_PER_TOKEN_IN", "USD_PER_TOKEN_OUT", "VERIFIER_RECALL", "VERIFIER_RECALL_Z",
-          "VERIFIER_FPR", "VERIFIER_RHO", "VERIFIER_USD_PER_CALL", "VERIFIER_LATENCY",
-          "ON_FLAG_HUMAN", "HUMAN_USD_PER_REVIEW", "HUMAN_REVIEW", "HUMAN_ACCURACY", "DEADLINE_S",
-          "DEADLINE_FAILS", "BYPASS_S", "RATE_LIMIT_PER_MIN", "UNAVAILABLE_FAILS", "NORMAL",
-          "REVIEWER_POOL", "COL_VERIFIER", "COL_VERIFIER_LATENCY", "COL_HUMAN_REVIEW",
-          "COL_HUMAN_CORRECT", "COL_AUDIT", "COL_SECONDARY", "N_SECONDARY",
-          "AUDIT_RATE", "HORIZON_S"]  # fmt: skip
+KERNELS = Path(layout.__file__).parent
+LAYOUTS = {name: value for name, value in vars(layout).items() if isinstance(value, layout.Layout)}
+
+
+def _constants() -> dict[str, dict[str, str]]:
+    """{layout variable: {constant: name}} for every `CONSTANT = LAYOUT["name"]` in layout.py."""
+    found: dict[str, dict[str, str]] = {name: {} for name in LAYOUTS}
+    for node in ast.parse(Path(layout.__file__).read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Subscript)
+            and isinstance(node.value.value, ast.Name)
+            and node.value.value.id in LAYOUTS
+        ):
+            (target,) = node.targets
+            assert isinstance(target, ast.Name) and isinstance(node.value.slice, ast.Constant)
+            found[node.value.value.id][target.id] = node.value.slice.value
+    return found
+
+
+CONSTANTS = _constants()
+
+
+def test_every_layout_is_listed_and_has_constants():
+    assert set(LAYOUTS.values()) == set(layout.LAYOUTS)
+    assert all(CONSTANTS[name] for name in LAYOUTS)
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_constants_are_a_permutation_of_the_slots(name):
+    lay = LAYOUTS[name]
+    constants = CONSTANTS[name]
+    assert sorted(constants.values()) == sorted(lay.names), "one constant per name, no other"
+    slots = sorted(getattr(layout, c) for c in constants)
+    assert slots == list(range(len(lay.names)))
+    for constant, field in constants.items():
+        assert getattr(layout, constant) == lay.names.index(field)
+    assert lay.size >= len(lay.names)
 
 
 @pytest.mark.parametrize(
-    ("names", "size"),
-    [(COUNTS, "COUNT_FIELDS"), (VALUES, "VALUE_FIELDS"), (MODELS, "MODEL_FIELDS")]
-    + [
-        (
-            [n for n in vars(tick) if n.startswith(prefix) and n != size and n.isupper()],
-            size,
-        )
-        for prefix, size in GROUPS.items()
-    ],
+    "constant", sorted(c for group in CONSTANTS.values() for c in group), ids=str
 )
-def test_index_group_is_a_permutation(names, size):
-    slots = sorted(getattr(tick, n) for n in names)
-    assert slots == list(range(getattr(tick, size)))
+def test_every_constant_is_read_by_a_kernel(constant):
+    sources = (p.read_text() for p in KERNELS.glob("*.py") if p.name != "layout.py")
+    assert any(re.search(rf"\b{constant}\b", text) for text in sources)
+
+
+def test_the_tick_reads_no_bare_column_numbers():
+    """The tick and its helpers read every laid-out array by name, never `array[..., 3]`
+    (free_at[0], the pool's earliest slot, the pair of pools and shapes in docstrings excepted)."""
+    bare = re.compile(
+        r"\b(?!free_at\b|pools\b|shape\b|float64\b|int64\b)\w+\[(?:[^\[\]]*,\s*)?\d+\]"
+    )
+    for module in ("tick", "routing", "queueing"):
+        for line in (KERNELS / f"{module}.py").read_text().splitlines():
+            assert not bare.search(line), f"{module}.py: {line.strip()}"
+
+
+def test_the_frames_columns_come_from_the_layouts():
+    result = runner.run(
+        builders.scenario(scenario={"horizon_days": 0.02, "seed": 0, "tick_s": 600}),
+        sample_fraction=0.5,
+    )
+    assert result.calls_sample is not None
+    assert result.calls_sample.columns == ["replication", "tick", *layout.SAMPLE.names]
+    raw = metrics.tick_frame(result.scenario, result.aggregates)
+    timeseries_counts = [n for n in layout.COUNTS.names if n != "student_errors"]
+    assert set(timeseries_counts) <= set(raw.columns)
+    assert set(metrics.TICK_VALUES) <= set(layout.VALUES.names) & set(raw.columns)
+    assert runner.SOURCES == layout.SOURCES

@@ -1,6 +1,7 @@
 """The teacher API's limits: outages and a per-minute rate limit."""
 
 from sim.kernels.flags import step
+from sim.kernels.layout import STATE_CLAMPED, STATE_FULL_FROM, STATE_FULL_TO
 
 MINUTE_S = 60.0
 TEACHER_DOWN = -1.0  # teacher_start's answer when the call would start inside an outage
@@ -9,11 +10,6 @@ RING_MINUTES = 1 << 16  # minutes of backlog the limiter can track (45 days)
 # beyond this a time's minute number would not fit the ring's int64 arithmetic: such a call (only
 # a backlog of absurd service times gets there) starts unmetered and counts as clamped
 LIMITER_HORIZON_S = 1e15
-STATE_CLAMPED = 5  # indices and times clamped instead of trusted, anywhere in the kernels
-# the limiter's entries in the kernel's int state array (sim.kernels.tick STATE_*): a run of
-# consecutive full minutes [from, to), skipped in one step
-STATE_FULL_FROM = 2
-STATE_FULL_TO = 3
 
 
 @step

@@ -9,6 +9,138 @@ import numpy as np
 from sim.kernels.arrivals import rate_at, rate_bound, rate_floor
 from sim.kernels.flags import kernel, step
 from sim.kernels.histogram import latency_bin
+from sim.kernels.layout import *  # noqa: F403  (callers still read the layouts through tick)
+from sim.kernels.layout import (
+    ABANDONED,
+    ANSWERED,
+    AUDIT_RATE,
+    AUDITED,
+    AUDITED_ERRORS,
+    BUSY_S,
+    BYPASS_S,
+    BYPASSES,
+    CALLS,
+    COL_AUDIT,
+    COL_HUMAN_CORRECT,
+    COL_HUMAN_REVIEW,
+    COL_SECONDARY,
+    COL_VERIFIER,
+    COL_VERIFIER_LATENCY,
+    DEADLINE_FAILS,
+    DEADLINE_S,
+    ERRORS,
+    FAILED,
+    FALLBACKS,
+    FIRST_MAX,
+    FLAGS,
+    HORIZON_S,
+    HUMAN_ACCURACY,
+    HUMAN_REVIEW,
+    HUMAN_REVIEWS,
+    HUMAN_USD,
+    HUMAN_USD_PER_REVIEW,
+    HUMAN_WAIT_SUM,
+    LATENCY_MAX,
+    LATENCY_SUM,
+    N_SECONDARY,
+    NORMAL,
+    ON_FLAG_HUMAN,
+    OVERRIDES,
+    R_ARRIVAL,
+    R_CONFIDENCE,
+    R_FALLBACK,
+    R_FELL_BACK,
+    R_INDEX,
+    R_READY,
+    R_SEGMENT,
+    R_STUDENT_AT,
+    R_STUDENT_CORRECT,
+    R_TEACHER_CORRECT,
+    R_TEACHER_USD,
+    R_TOKENS_OUT,
+    R_U_AUDIT,
+    R_U_HUMAN_CORRECT,
+    R_U_HUMAN_REVIEW,
+    R_U_SECONDARY,
+    R_U_TEACHER_LATENCY,
+    R_WAIT,
+    RATE_LIMIT_PER_MIN,
+    REC_FIELDS,
+    REPLAY_SEGMENT,
+    REPLAY_TIME,
+    REPLAY_TOKENS_IN,
+    REPLAY_TOKENS_OUT,
+    REVIEWER_POOL,
+    S_ARRIVAL,
+    S_CONFIDENCE,
+    S_FAILED,
+    S_FELL_BACK,
+    S_FINAL_CORRECT,
+    S_FIRST_ANSWER,
+    S_LATENCY,
+    S_QUEUE_WAIT,
+    S_SEGMENT,
+    S_SILENT_FAILURE,
+    S_SOURCE,
+    S_STUDENT_CORRECT,
+    S_TEACHER_START,
+    S_TEACHER_USD,
+    SEG_CONF_CORRECT,
+    SEG_CONF_WRONG,
+    SEG_CUM_WEIGHT,
+    SEG_STUDENT_ACCURACY,
+    SEG_TEACHER_ACCURACY,
+    SEG_THRESHOLD,
+    SEG_TOKENS_IN,
+    SEG_TOKENS_OUT,
+    SILENT,
+    SLO_MET,
+    SOJOURN_SUM,
+    SOURCE_HUMAN,
+    SOURCE_NONE,
+    SOURCE_STUDENT,
+    SOURCE_TEACHER,
+    STATE_CALL_INDEX,
+    STATE_CLAMPED,
+    STATE_PENDING,
+    STATE_SAMPLE_OVERFLOW,
+    STATE_STOP,
+    STUDENT_CALLS,
+    STUDENT_ERRORS,
+    STUDENT_S_PER_TOKEN,
+    STUDENT_SERVICE,
+    TEACHER_CALLS,
+    TEACHER_ERRORS,
+    TEACHER_LATENCY,
+    TEACHER_ONLY_USD,
+    TEACHER_S_PER_TOKEN,
+    TEACHER_USD,
+    TEACHER_WAIT_SUM,
+    TOKENS_IN,
+    TOKENS_OUT,
+    U_CONFIDENCE,
+    U_CORRECT,
+    U_SEGMENT,
+    U_SERVICE,
+    U_SPACING,
+    U_TEACHER_CORRECT,
+    U_TEACHER_LATENCY,
+    U_THINNING,
+    U_TOKENS_IN,
+    U_TOKENS_OUT,
+    UNAVAILABLE,
+    UNAVAILABLE_FAILS,
+    USD_PER_TOKEN_IN,
+    USD_PER_TOKEN_OUT,
+    VERIFIER_FPR,
+    VERIFIER_LATENCY,
+    VERIFIER_RECALL,
+    VERIFIER_RECALL_Z,
+    VERIFIER_RHO,
+    VERIFIER_USD,
+    VERIFIER_USD_PER_CALL,
+    WAIT_SUM,
+)
 from sim.kernels.pending import pop, push
 from sim.kernels.queueing import take_slot
 from sim.kernels.routing import (
@@ -21,170 +153,14 @@ from sim.kernels.routing import (
     verifier_flags,
 )
 from sim.kernels.sampling import quantile
-from sim.kernels.teacher import (  # noqa: F401  (the state layout's last three entries)
-    STATE_CLAMPED,
-    STATE_FULL_FROM,
-    STATE_FULL_TO,
+from sim.kernels.teacher import (
     TEACHER_DOWN,
     TEACHER_TOO_LATE,
     in_outage,
     teacher_start,
 )
 
-# columns of a candidate's uniforms
-U_SPACING = 0
-U_THINNING = 1
-U_SEGMENT = 2
-U_TOKENS_IN = 3
-U_TOKENS_OUT = 4
-U_CORRECT = 5
-U_CONFIDENCE = 6
-U_SERVICE = 7
-U_TEACHER_LATENCY = 8
-U_TEACHER_CORRECT = 9
-BASE_UNIFORMS = 10
-# optional columns follow, only for the tables a scenario has (their positions are model
-# params COL_*): verifier flag and latency, review time and correctness, audit, one per secondary
-
-# per-segment counters: out_counts[segment, field]
-CALLS = 0
-STUDENT_CALLS = 1
-FALLBACKS = 2  # re-routed to the teacher or a human (bypasses included)
-ERRORS = 3  # a wrong final answer, whoever gave it
-SILENT = 4  # a wrong student answer returned as a normal answer
-TEACHER_ERRORS = 5  # errors the teacher alone would have made on the same calls
-STUDENT_ERRORS = 6  # wrong student answers, whatever the router did with them
-FAILED = 7  # no answer: deadline or teacher outage with on_* = "fail"
-OVERRIDES = 8  # ensemble: the teacher's answer replaced a different student answer
-SLO_MET = 9  # answered within router.deadline_s
-FLAGS = 10  # verify: flagged by the verifier or the threshold
-BYPASSES = 11  # sent to the teacher because the student queue was too long
-ABANDONED = 12  # a fallback that missed the deadline
-UNAVAILABLE = 13  # a teacher call that met an outage
-HUMAN_REVIEWS = 14
-AUDITED = 15  # answered calls a person labelled
-AUDITED_ERRORS = 16  # ... whose answer was wrong: what the team can see
-COUNT_FIELDS = 17
-
-# tick-wide sums: out_values[field]
-LATENCY_SUM = 0
-WAIT_SUM = 1
-BUSY_S = 2  # student service time inside the horizon (work past it is the backlog)
-TEACHER_USD = 3
-TEACHER_ONLY_USD = 4
-TEACHER_CALLS = 5
-TOKENS_IN = 6
-TOKENS_OUT = 7
-SOJOURN_SUM = 8  # time in the student pool (wait + service)
-VERIFIER_USD = 9
-HUMAN_USD = 10
-ANSWERED = 11  # calls with an answer (the latency histogram's count)
-TEACHER_WAIT_SUM = 12  # rate-limit waits
-HUMAN_WAIT_SUM = 13  # review-queue waits
-LATENCY_MAX = 14  # the largest latency answered in the tick (the histogram's overflow bin's top)
-FIRST_MAX = 15  # ... and the largest time to the first answer shown
-VALUE_FIELDS = 16
-
-# per-call sample columns
-SAMPLE_COLUMNS = (
-    "arrival_s",
-    "segment",
-    "student_correct",
-    "confidence",
-    "fell_back",
-    "final_correct",
-    "silent_failure",
-    "queue_wait_s",
-    "latency_s",
-    "teacher_usd",
-    "failed",
-    "first_answer_s",
-    "teacher_start_s",
-    "source",
-)
-SOURCE_STUDENT = 0
-SOURCE_TEACHER = 1
-SOURCE_HUMAN = 2
-SOURCE_NONE = 3
-
-# seg_params columns
-SEG_CUM_WEIGHT = 0
-SEG_STUDENT_ACCURACY = 1
-SEG_TEACHER_ACCURACY = 2
-SEG_THRESHOLD = 3  # -1 when none applies
-SEG_CONF_CORRECT = 4
-SEG_CONF_WRONG = 5
-SEG_TOKENS_IN = 6
-SEG_TOKENS_OUT = 7
-SEG_FIELDS = 8
-
-# model_params entries
-STUDENT_SERVICE = 0
-STUDENT_S_PER_TOKEN = 1
-TEACHER_LATENCY = 2
-TEACHER_S_PER_TOKEN = 3
-USD_PER_TOKEN_IN = 4
-USD_PER_TOKEN_OUT = 5
-VERIFIER_RECALL = 6
-VERIFIER_RECALL_Z = 7  # Φ⁻¹(recall)
-VERIFIER_FPR = 8
-VERIFIER_RHO = 9
-VERIFIER_USD_PER_CALL = 10
-VERIFIER_LATENCY = 11
-ON_FLAG_HUMAN = 12
-HUMAN_USD_PER_REVIEW = 13
-HUMAN_REVIEW = 14
-HUMAN_ACCURACY = 15
-DEADLINE_S = 16
-DEADLINE_FAILS = 17
-BYPASS_S = 18
-RATE_LIMIT_PER_MIN = 19
-UNAVAILABLE_FAILS = 20
-NORMAL = 21  # distribution id of the standard normal (for the verifier's copula)
-REVIEWER_POOL = 22  # 1 when reviewers are a finite FIFO pool
-COL_VERIFIER = 23  # uniform columns of the optional latents (0 when absent)
-COL_VERIFIER_LATENCY = 24
-COL_HUMAN_REVIEW = 25
-COL_HUMAN_CORRECT = 26
-COL_AUDIT = 27
-COL_SECONDARY = 28  # first of N_SECONDARY columns
-N_SECONDARY = 29
-AUDIT_RATE = 30
-HORIZON_S = 31  # the end of simulated time: student work after it is backlog, not utilisation
-MODEL_FIELDS = 32
-
-# state entries (carried across ticks)
-STATE_CALL_INDEX = 0
-STATE_SAMPLE_OVERFLOW = 1
-# STATE_FULL_FROM and STATE_FULL_TO (2, 3) belong to sim.kernels.teacher
-STATE_PENDING = 4  # records in the pending heap
-# STATE_CLAMPED (5) belongs to sim.kernels.teacher: computed indices (and times) that fell outside
-# their array and were clamped instead
-STATE_STOP = 6  # set by another thread (Ctrl-C): the tick returns early, its results abandoned
-STATE_FIELDS = 7
 STOP_EVERY = 1 << 14  # candidates between two looks at STATE_STOP (well under a millisecond)
-
-# a request record between its routing decision and its settlement (sim.kernels.pending)
-R_READY = 0  # when the fallback can start: the pending heap's key
-R_ARRIVAL = 1
-R_SEGMENT = 2
-R_STUDENT_AT = 3  # when the student's answer can be returned (-1: none)
-R_STUDENT_CORRECT = 4
-R_TEACHER_CORRECT = 5
-R_FALLBACK = 6  # SOURCE_* of who is asked after or beside the student
-R_TOKENS_OUT = 7
-R_TEACHER_USD = 8
-R_U_TEACHER_LATENCY = 9
-R_U_HUMAN_REVIEW = 10
-R_U_HUMAN_CORRECT = 11
-R_CONFIDENCE = 12
-R_WAIT = 13
-R_INDEX = 14  # the call's index in the stream (for the per-call sample)
-R_FELL_BACK = 15
-R_U_AUDIT = 16
-R_U_SECONDARY = 17  # MAX_SECONDARY columns
-MAX_SECONDARY = 16
-REC_FIELDS = R_U_SECONDARY + MAX_SECONDARY
 
 
 @step
@@ -194,14 +170,6 @@ def _segment(u, seg_params):
         if u < seg_params[s, SEG_CUM_WEIGHT]:
             return s
     return n - 1
-
-
-# replayed calls: replayed[i] = arrival time, tokens in, tokens out, segment (-1: draw it)
-REPLAY_TIME = 0
-REPLAY_TOKENS_IN = 1
-REPLAY_TOKENS_OUT = 2
-REPLAY_SEGMENT = 3
-REPLAY_FIELDS = 4
 
 
 @kernel
@@ -548,20 +516,20 @@ def run_tick(
         if sample_every > 0 and index % sample_every == 0:
             if sampled < out_sample.shape[0]:
                 row = out_sample[sampled]
-                row[0] = arrived
-                row[1] = s
-                row[2] = student_correct
-                row[3] = confidence
-                row[4] = fell_back
-                row[5] = final_correct and source != SOURCE_NONE
-                row[6] = source == SOURCE_STUDENT and not student_correct
-                row[7] = wait
-                row[8] = latency if source != SOURCE_NONE else np.nan
-                row[9] = teacher_usd if teacher_started == teacher_started else 0.0
-                row[10] = source == SOURCE_NONE
-                row[11] = first
-                row[12] = teacher_started
-                row[13] = source
+                row[S_ARRIVAL] = arrived
+                row[S_SEGMENT] = s
+                row[S_STUDENT_CORRECT] = student_correct
+                row[S_CONFIDENCE] = confidence
+                row[S_FELL_BACK] = fell_back
+                row[S_FINAL_CORRECT] = final_correct and source != SOURCE_NONE
+                row[S_SILENT_FAILURE] = source == SOURCE_STUDENT and not student_correct
+                row[S_QUEUE_WAIT] = wait
+                row[S_LATENCY] = latency if source != SOURCE_NONE else np.nan
+                row[S_TEACHER_USD] = teacher_usd if teacher_started == teacher_started else 0.0
+                row[S_FAILED] = source == SOURCE_NONE
+                row[S_FIRST_ANSWER] = first
+                row[S_TEACHER_START] = teacher_started
+                row[S_SOURCE] = source
                 sampled += 1
             else:
                 state[STATE_SAMPLE_OVERFLOW] = 1
