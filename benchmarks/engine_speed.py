@@ -12,9 +12,9 @@ tick's uniforms on a helper thread while the kernel runs, and on one CPU that th
 core with the kernel instead of hiding behind it on a second one.
 
 Measured (time.perf_counter, resource.getrusage, subprocess only):
-  1. fast engine (sim.engine.run_fast) on ticket-triage over 90 days (~14 M calls),
+  1. fast engine (sim.engine.control.run_fast) on ticket-triage over 90 days (~14 M calls),
      median of 3 runs after a tiny JIT warm-up: end-to-end and kernel-only calls/s;
-  2. reference engine (sim.reference.run_reference) on a 2-day horizon (~0.36 M calls);
+  2. reference engine (sim.engine.reference.run_reference) on a 2-day horizon (~0.36 M calls);
   3. ~100 M calls through the CLI in a child process: its wall time and peak RSS
      (resource.getrusage(RUSAGE_CHILDREN).ru_maxrss, the child being this script's first);
   4. warm `distill-sim run scenarios/ticket-triage.toml --out <tmp>` on both cores (a newcomer's
@@ -98,8 +98,8 @@ def calls_of(aggs: list) -> int:
 
 def bench_fast(sizes: dict) -> dict:
     """Warm the JIT, then time run_fast on the scenario; medians over the repeats."""
-    from sim.engine import run_fast
-    from sim.scenario_file import load_scenario
+    from sim.engine.control import run_fast
+    from sim.scenario.loading import load_scenario
 
     started = time.perf_counter()
     tiny = load_scenario(SCENARIO, ["scenario.horizon_days=1"])
@@ -130,8 +130,8 @@ def bench_fast(sizes: dict) -> dict:
 
 
 def bench_reference(sizes: dict) -> dict:
-    from sim.reference import run_reference
-    from sim.scenario_file import load_scenario
+    from sim.engine.reference import run_reference
+    from sim.scenario.loading import load_scenario
 
     scenario = load_scenario(SCENARIO, sizes["ref_overrides"])
     started = time.perf_counter()
@@ -204,7 +204,7 @@ def bench_quickstart(sizes: dict, tmp: Path) -> dict:
 
 
 def scenario_horizon_days() -> float:
-    from sim.scenario_file import load_scenario
+    from sim.scenario.loading import load_scenario
 
     return float(load_scenario(SCENARIO).scenario.horizon_days)
 

@@ -5,7 +5,8 @@ Run from anywhere with the project's venv (about a minute; nothing else should b
     .venv/bin/python benchmarks/sweep_speed.py            # 16 points of about 1 s each
     .venv/bin/python benchmarks/sweep_speed.py --quick    # 6 points of about 0.3 s, a smoke run
 
-Public tools only: `sim.sweep` (plan, execute) and `sim.executors.start`, as `distill-sim sweep`
+Public tools only: `sim.batch.sweep` (plan, execute) and `sim.batch.executors.start`, as
+`distill-sim sweep`
 uses them, timed with time.perf_counter, plus the whole CLI command timed in a child process.
 
   1. the point: ticket-triage with its horizon chosen so that one run (simulation and summary, in
@@ -49,8 +50,8 @@ def point_overrides(days: float) -> list[str]:
 
 def calibrate(target_s: float) -> tuple[float, float]:
     """A horizon (days) whose run takes about target_s here, and that run's median time."""
-    from sim import sweep
-    from sim.scenario_file import load_scenario
+    from sim.batch import sweep
+    from sim.scenario.loading import load_scenario
 
     def timed(days: float) -> float:
         scenario = load_scenario(SCENARIO, point_overrides(days))
@@ -72,7 +73,7 @@ def execute(
     days: float, points: int, workers: int, prefetch: bool | None = None
 ) -> tuple[float, list[float]]:
     """The execute phase's wall time and the times runs finished (from its start)."""
-    from sim import executors, sweep
+    from sim.batch import executors, sweep
 
     axis = f"router.threshold=0.5:0.95:{points}"
     plan = sweep.plan(SCENARIO, point_overrides(days), [axis])

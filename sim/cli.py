@@ -31,7 +31,7 @@ from sim.cli_support import (
     say,
 )
 from sim.problems import BadInput
-from sim.scenario import Scenario
+from sim.scenario.models import Scenario
 from sim.usage_errors import UsageGroup
 
 app = typer.Typer(
@@ -67,7 +67,8 @@ def run(
     """Simulate a scenario and write summary.json, timeseries.parquet and the resolved scenario."""
 
     def body() -> None:
-        from sim import runner, workload
+        from sim import runner
+        from sim.analysis import workload
 
         problems = []
         if engine not in ("fast", "reference"):
@@ -120,8 +121,8 @@ def compare(
     """Every policy and grid point on one request stream; the Pareto frontier marked."""
 
     def body() -> None:
-        from sim import compare as comparison
         from sim import runner
+        from sim.batch import compare as comparison
         from sim.results import RESULTS_ROOT, new_run_directory
 
         overrides = checked_overrides(set_, seed, replications)
@@ -156,7 +157,7 @@ def assess(
 
     def body() -> None:
         from sim import runner
-        from sim.signals import assess as scorecard
+        from sim.analysis.signals import assess as scorecard
 
         scenario = runner.load(file, list(set_ or []))
         card = scorecard(scenario, runner.run(scenario).summary)
@@ -174,7 +175,7 @@ def validate(
     set_: SetOption = None,
 ) -> None:
     """Check a scenario file; print every problem, or a one-line description of what it runs."""
-    from sim.scenario_file import load_scenario
+    from sim.scenario.loading import load_scenario
 
     def body() -> None:
         s = load_scenario(file, list(set_ or []))
@@ -196,7 +197,7 @@ def schema(
 ) -> None:
     """Print the scenario file's JSON Schema (for editors), or its Markdown reference."""
     if markdown:
-        from sim.docs import scenario_reference
+        from sim.scenario.field_reference import scenario_reference
 
         sys.stdout.write(scenario_reference())
         return
@@ -233,8 +234,8 @@ def breakeven(
     """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r): who wins, and when."""
 
     def body() -> None:
-        from sim import breakeven as be
-        from sim.scenario_file import load_scenario
+        from sim.analysis import breakeven as be
+        from sim.scenario.loading import load_scenario
 
         given = {
             "calls": calls,
@@ -306,9 +307,9 @@ def calibrate(
     fragment, a reliability diagram and calibration figures (ECE, AUROC)."""
 
     def body() -> None:
-        from sim import calibration_report
-        from sim.calibration import calibrate as fit_segments
-        from sim.logs_file import read_logs, segment_name
+        from sim.data.logs import read_logs, segment_name
+        from sim.fit import calibration_report
+        from sim.fit.calibration import calibrate as fit_segments
         from sim.results import RESULTS_ROOT, new_run_directory
 
         raise_problems(out_problems(out, force))

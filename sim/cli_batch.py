@@ -80,8 +80,9 @@ def sweep(
     with one row per run and each point's means and 95% CIs, and sweep.png."""
 
     def body() -> None:
-        from sim import executors, progress, workload
-        from sim import sweep as sweeping
+        from sim.analysis import workload
+        from sim.batch import executors, progress
+        from sim.batch import sweep as sweeping
         from sim.results import RESULTS_ROOT, new_run_directory
 
         overrides = checked_overrides(set_, seed, replications)
@@ -144,10 +145,10 @@ def stress(
     critical value with its uncertainty, and the curve walked (stress.parquet)."""
 
     def body() -> None:
-        from sim import executors
-        from sim import stress as stressing
+        from sim.batch import executors
+        from sim.batch import stress as stressing
         from sim.results import RESULTS_ROOT, new_run_directory, write_directory
-        from sim.scenario_file import load_scenario
+        from sim.scenario.loading import load_scenario
 
         overrides = checked_overrides(set_, seed, replications)
         problems = []

@@ -45,8 +45,8 @@ def fit_traffic(
         import dataclasses
 
         from sim import output_dir
-        from sim import traffic_fragment as fragment
-        from sim.traffic_fit import fit
+        from sim.fit import fragment
+        from sim.fit.traffic import fit
 
         if out is not None:
             output_dir.check_file(out, force)

@@ -17,14 +17,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from sim import metrics, results
-from sim.aggregates import Aggregates
+from sim import results
+from sim.analysis import metrics
 from sim.clock import DAY_S
-from sim.engine import run_fast
+from sim.engine.aggregates import Aggregates
+from sim.engine.control import run_fast
+from sim.engine.kernels.layout import SAMPLE_COLUMNS, SOURCES
 from sim.formatting import for_metric, metric_band, money, share
-from sim.kernels.layout import SAMPLE_COLUMNS, SOURCES
-from sim.scenario import Scenario
-from sim.scenario_file import load_scenario, resolved
+from sim.scenario.loading import load_scenario, resolved
+from sim.scenario.models import Scenario
 
 
 @dataclass
@@ -49,7 +50,7 @@ def simulate(
     """Run every replication on the chosen engine."""
     seed, reps = scenario.scenario.seed, scenario.scenario.replications
     if engine == "reference":
-        from sim.reference import run_reference
+        from sim.engine.reference import run_reference
 
         return run_reference(scenario, seed, reps, sample_fraction)
     return run_fast(scenario, seed, reps, sample_fraction, progress)

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.scenario import Scenario
-from sim.scenario_file import validate
+from sim.scenario.loading import validate
+from sim.scenario.models import Scenario
 
 BASE: dict[str, Any] = {
     "scenario": {"name": "test", "horizon_days": 1.0, "seed": 0, "tick_s": 3600},

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sim.scenario import Scenario
+from sim.scenario.models import Scenario
 from tests import builders
 
 

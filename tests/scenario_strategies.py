@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sim.scenario import POLICIES
+from sim.scenario.models import POLICIES
 from tests.builders import BASE
 
 Draw = Any  # hypothesis' draw function

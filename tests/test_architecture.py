@@ -8,15 +8,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from sim.policies import POLICY_TABLE
-from sim.reference import AFTER_STUDENT
+from sim.engine.reference import AFTER_STUDENT
+from sim.scenario.policies import POLICY_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "sim"
 
 
 def _module_name(path: Path) -> str:
-    """sim/kernels/tick.py -> sim.kernels.tick; a package's __init__ is the package."""
+    """sim/engine/kernels/tick.py -> sim.engine.kernels.tick; a package's __init__ is the
+    package."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -62,7 +63,7 @@ def import_graph(top_level_only: bool) -> dict[str, set[str]]:
             if not module.startswith("sim"):
                 edges.add(module.split(".")[0])
                 continue
-            # `from sim import samples` imports the module sim.samples
+            # `from sim import samples` imports the module sim.data.samples
             subs = [f"{module}.{n}" for n in names if f"{module}.{n}" in modules]
             edges.update(subs or [module])
         edges.discard(name)
@@ -110,13 +111,14 @@ def _reaches(graph: dict[str, set[str]], start: str, target: str) -> list[str] |
 
 
 def test_no_import_cycles() -> None:
-    """Not even through an import inside a function (sim.scenario and sim.distributions had one)."""
+    """Not even through an import inside a function (sim.scenario.models and
+    sim.scenario.distributions had one)."""
     assert _cycle(import_graph(top_level_only=False)) is None
 
 
 def test_kernels_never_import_pydantic() -> None:
     graph = import_graph(top_level_only=True)
-    kernels = [m for m in graph if m.startswith("sim.kernels")]
+    kernels = [m for m in graph if m.startswith("sim.engine.kernels")]
     assert kernels
     for module in kernels:
         assert _reaches(graph, module, "pydantic") is None, module
@@ -125,9 +127,9 @@ def test_kernels_never_import_pydantic() -> None:
 def test_the_graph_sees_known_edges() -> None:
     """The reader is not blind: edges that exist are found (a guard for the tests above)."""
     graph = import_graph(top_level_only=True)
-    assert "pydantic" in graph["sim.scenario"]
-    assert "sim.policies" in graph["sim.scenario"]
-    assert _reaches(graph, "sim.docs", "pydantic") is not None
+    assert "pydantic" in graph["sim.scenario.models"]
+    assert "sim.scenario.policies" in graph["sim.scenario.models"]
+    assert _reaches(graph, "sim.scenario.field_reference", "pydantic") is not None
 
 
 def test_every_policy_that_uses_the_student_has_a_reference_twin() -> None:

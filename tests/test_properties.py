@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from sim import runner
-from sim.kernels import tick
+from sim.engine.kernels import tick
 from sim.results import summary_json
-from sim.scenario import POLICIES
-from sim.scenario_file import validate
+from sim.scenario.loading import validate
+from sim.scenario.models import POLICIES
 from tests.builders import BASE, raw
 from tests.scenario_strategies import scenarios
 
@@ -307,7 +307,8 @@ KNOWN = {
         segments=[{**_CORE, "confidence_wrong": {"dist": "logit_normal", "mu": -1.0, "sigma": 0.0}}]
     ),
     # a valid week whose first day is closed and a horizon under a day: the plan divides the GPU
-    # bill by zero planned calls (sim/economics.py planned: c_s = gpu / n), a ZeroDivisionError
+    # bill by zero planned calls (sim/analysis/economics.py planned: c_s = gpu / n), a
+    # ZeroDivisionError
     "no-planned-calls-crash": _known(
         traffic={"calls_per_day": 1000, "weekly": [0, 1, 1, 1, 1, 1, 1]}
     ),

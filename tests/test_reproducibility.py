@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engine import run_fast
-from sim.metrics import summarize
-from sim.reference import run_reference
+from sim.analysis.metrics import summarize
+from sim.engine.control import run_fast
+from sim.engine.reference import run_reference
+from sim.engine.traffic import expected_calls
 from sim.results import summary_json
-from sim.scenario_file import validate
-from sim.traffic import expected_calls
+from sim.scenario.loading import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 TAIL = stats.norm.sf(4.5)
@@ -80,10 +80,10 @@ def fast_summary_json(raw: dict[str, Any], seed: int, replications: int) -> str:
 
 SUBPROCESS = """
 import json, sys
-from sim.engine import run_fast
-from sim.metrics import summarize
+from sim.engine.control import run_fast
+from sim.analysis.metrics import summarize
 from sim.results import summary_json
-from sim.scenario_file import validate
+from sim.scenario.loading import validate
 raw, seed, reps = json.loads(sys.stdin.read())
 s = validate(raw)
 sys.stdout.write(summary_json(summarize(s, seed, run_fast(s, seed, reps))))

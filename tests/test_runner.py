@@ -8,7 +8,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.scenario_file import validate
+from sim.scenario.loading import validate
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ticket-triage.toml"
 SHORT = ["--set", "scenario.horizon_days=0.5"]

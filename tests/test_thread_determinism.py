@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import metrics
-from sim.engine import run_fast
+from sim.analysis import metrics
+from sim.engine.control import run_fast
 from sim.results import summary_json
-from sim.scenario_file import load_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "ticket-triage.toml"

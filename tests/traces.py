@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.trace_file import TraceSpec
+from sim.data.traces import TraceSpec
 
 AZURE = Path(__file__).resolve().parents[1] / "scenarios" / "traces" / "azure-llm-2023-conv.csv"
 # Day 0 of every synthetic trace: midnight UTC, 2023-11-16 (a Thursday)

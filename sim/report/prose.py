@@ -1,7 +1,8 @@
 """The report's words: the verdict, the setup line, the key numbers and the figure captions.
 
 Plain text, no HTML: a phrase to stress is wrapped in **double stars**, which the page turns into
-bold after escaping. Policies are told apart by their traits in `sim.policies`, never by name, so a
+bold after escaping. Policies are told apart by their traits in `sim.scenario.policies`, never by
+name, so a
 new policy reads right without an edit here.
 """
 
@@ -13,9 +14,9 @@ from typing import Any
 import polars as pl
 
 from sim.formatting import count, days, for_metric, metric_band, money, share
-from sim.policies import BY_NAME, Policy
 from sim.report.loading import Run
 from sim.report.series import teacher_error
+from sim.scenario.policies import BY_NAME, Policy
 
 COST_LABELS = {
     "student_gpu_usd": "student GPUs (busy or idle)",

@@ -1,0 +1,2 @@
+"""Files the simulator reads (empirical samples, traces, logs): their formats, readers and read
+errors."""

@@ -1,0 +1,352 @@
+"""Every index layout of the data plane's arrays, each declared once as a tuple of names.
+
+A kernel reads its arrays through plain integer constants (numba folds a global int into the
+code, so a named slot costs nothing); each constant here is looked up by name in its layout, so a
+slot's position is written in exactly one place: the order of its tuple. The polars column names
+(sim.analysis.metrics, sim.runner) come from the same tuples, and
+tests/engine/kernels/test_tick_layout.py checks that
+every name has exactly one constant and every constant is used.
+
+This module imports nothing but the standard library, so the kernels stay free of pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class Layout:
+    """The slots of one array axis: name → position, in the order the names are given."""
+
+    def __init__(self, what: str, names: tuple[str, ...], tail: int = 1) -> None:
+        if len(set(names)) != len(names):
+            raise ValueError(f"{what}: a name is declared twice")
+        self.what = what
+        self.names = names
+        self._slot = {name: i for i, name in enumerate(names)}
+        self.size = len(names) + tail - 1  # the last name may span `tail` slots
+
+    def __getitem__(self, name: str) -> int:
+        """The slot of a name (KeyError for a name the layout does not declare)."""
+        return self._slot[name]
+
+    def pack(self, values: dict[str, float]) -> list[float]:
+        """A row with each named value in its slot and 0.0 in the others."""
+        row = [0.0] * self.size
+        for name, value in values.items():
+            row[self[name]] = float(value)
+        return row
+
+    def columns(self, array: object, names: Iterable[str]) -> dict[str, object]:
+        """{name: array[..., slot]} for the names given, in their order (frame columns)."""
+        return {name: array[..., self[name]] for name in names}  # type: ignore[index]
+
+
+# a candidate's uniforms: uniforms[i, U_*]; optional latents follow, only for the tables a
+# scenario has (their columns are model params col_*): verifier flag and latency, review time and
+# correctness, audit, one per secondary output
+UNIFORMS = Layout(
+    "uniforms",
+    ("spacing", "thinning", "segment", "tokens_in", "tokens_out", "correct", "confidence",
+     "service", "teacher_latency", "teacher_correct"),
+)  # fmt: skip
+U_SPACING = UNIFORMS["spacing"]
+U_THINNING = UNIFORMS["thinning"]
+U_SEGMENT = UNIFORMS["segment"]
+U_TOKENS_IN = UNIFORMS["tokens_in"]
+U_TOKENS_OUT = UNIFORMS["tokens_out"]
+U_CORRECT = UNIFORMS["correct"]
+U_CONFIDENCE = UNIFORMS["confidence"]
+U_SERVICE = UNIFORMS["service"]
+U_TEACHER_LATENCY = UNIFORMS["teacher_latency"]
+U_TEACHER_CORRECT = UNIFORMS["teacher_correct"]
+BASE_UNIFORMS = UNIFORMS.size
+
+# per-segment counters: out_counts[segment, *]; the names are the timeseries' columns
+COUNTS = Layout(
+    "counts",
+    (
+        "calls",
+        "student_calls",
+        "fallbacks",  # re-routed to the teacher or a human (bypasses included)
+        "errors",  # a wrong final answer, whoever gave it
+        "silent_failures",  # a wrong student answer returned as a normal answer
+        "teacher_errors",  # errors the teacher alone would have made on the same calls
+        "student_errors",  # wrong student answers, whatever the router did with them
+        "failed",  # no answer: deadline or teacher outage with on_* = "fail"
+        "overrides",  # ensemble: the teacher's answer replaced a different student answer
+        "slo_met",  # answered within router.deadline_s
+        "flags",  # verify: flagged by the verifier or the threshold
+        "bypasses",  # sent to the teacher because the student queue was too long
+        "abandoned",  # a fallback that missed the deadline
+        "teacher_unavailable",  # a teacher call that met an outage
+        "human_reviews",
+        "audited",  # answered calls a person labelled
+        "audited_errors",  # ... whose answer was wrong: what the team can see
+    ),
+)
+CALLS = COUNTS["calls"]
+STUDENT_CALLS = COUNTS["student_calls"]
+FALLBACKS = COUNTS["fallbacks"]
+ERRORS = COUNTS["errors"]
+SILENT = COUNTS["silent_failures"]
+TEACHER_ERRORS = COUNTS["teacher_errors"]
+STUDENT_ERRORS = COUNTS["student_errors"]
+FAILED = COUNTS["failed"]
+OVERRIDES = COUNTS["overrides"]
+SLO_MET = COUNTS["slo_met"]
+FLAGS = COUNTS["flags"]
+BYPASSES = COUNTS["bypasses"]
+ABANDONED = COUNTS["abandoned"]
+UNAVAILABLE = COUNTS["teacher_unavailable"]
+HUMAN_REVIEWS = COUNTS["human_reviews"]
+AUDITED = COUNTS["audited"]
+AUDITED_ERRORS = COUNTS["audited_errors"]
+COUNT_FIELDS = COUNTS.size
+
+# tick-wide sums: out_values[*]; the names are the timeseries' columns where it has them
+VALUES = Layout(
+    "values",
+    (
+        "latency_sum_s",
+        "wait_sum_s",
+        "busy_s",  # student service time inside the horizon (work past it is the backlog)
+        "teacher_usd",
+        "teacher_only_usd",
+        "teacher_calls",
+        "tokens_in",
+        "tokens_out",
+        "sojourn_sum_s",  # time in the student pool (wait + service)
+        "verifier_usd",
+        "human_usd",
+        "answered",  # calls with an answer (the latency histogram's count)
+        "teacher_wait_sum_s",  # rate-limit waits
+        "human_wait_sum_s",  # review-queue waits
+        "latency_max_s",  # the largest latency answered in the tick (the overflow bin's top)
+        "first_max_s",  # ... and the largest time to the first answer shown
+    ),
+)
+LATENCY_SUM = VALUES["latency_sum_s"]
+WAIT_SUM = VALUES["wait_sum_s"]
+BUSY_S = VALUES["busy_s"]
+TEACHER_USD = VALUES["teacher_usd"]
+TEACHER_ONLY_USD = VALUES["teacher_only_usd"]
+TEACHER_CALLS = VALUES["teacher_calls"]
+TOKENS_IN = VALUES["tokens_in"]
+TOKENS_OUT = VALUES["tokens_out"]
+SOJOURN_SUM = VALUES["sojourn_sum_s"]
+VERIFIER_USD = VALUES["verifier_usd"]
+HUMAN_USD = VALUES["human_usd"]
+ANSWERED = VALUES["answered"]
+TEACHER_WAIT_SUM = VALUES["teacher_wait_sum_s"]
+HUMAN_WAIT_SUM = VALUES["human_wait_sum_s"]
+LATENCY_MAX = VALUES["latency_max_s"]
+FIRST_MAX = VALUES["first_max_s"]
+VALUE_FIELDS = VALUES.size
+
+# a sampled call: out_sample[row, *]; the names are calls.parquet's columns
+SAMPLE = Layout(
+    "sample",
+    ("arrival_s", "segment", "student_correct", "confidence", "fell_back", "final_correct",
+     "silent_failure", "queue_wait_s", "latency_s", "teacher_usd", "failed", "first_answer_s",
+     "teacher_start_s", "source"),
+)  # fmt: skip
+SAMPLE_COLUMNS = SAMPLE.names
+S_ARRIVAL = SAMPLE["arrival_s"]
+S_SEGMENT = SAMPLE["segment"]
+S_STUDENT_CORRECT = SAMPLE["student_correct"]
+S_CONFIDENCE = SAMPLE["confidence"]
+S_FELL_BACK = SAMPLE["fell_back"]
+S_FINAL_CORRECT = SAMPLE["final_correct"]
+S_SILENT_FAILURE = SAMPLE["silent_failure"]
+S_QUEUE_WAIT = SAMPLE["queue_wait_s"]
+S_LATENCY = SAMPLE["latency_s"]
+S_TEACHER_USD = SAMPLE["teacher_usd"]
+S_FAILED = SAMPLE["failed"]
+S_FIRST_ANSWER = SAMPLE["first_answer_s"]
+S_TEACHER_START = SAMPLE["teacher_start_s"]
+S_SOURCE = SAMPLE["source"]
+
+# who gave a call's final answer (the sample's `source`, and a pending call's fallback)
+SOURCES = ("student", "teacher", "human", "none")
+SOURCE_STUDENT = SOURCES.index("student")
+SOURCE_TEACHER = SOURCES.index("teacher")
+SOURCE_HUMAN = SOURCES.index("human")
+SOURCE_NONE = SOURCES.index("none")
+
+# per-segment parameters: seg_params[segment, *] (distribution ids for the distributions)
+SEGMENT = Layout(
+    "segment",
+    (
+        "cum_weight",
+        "student_accuracy",
+        "teacher_accuracy",
+        "threshold",  # -1 when none applies
+        "confidence_correct",
+        "confidence_wrong",
+        "tokens_in",
+        "tokens_out",
+    ),
+)
+SEG_CUM_WEIGHT = SEGMENT["cum_weight"]
+SEG_STUDENT_ACCURACY = SEGMENT["student_accuracy"]
+SEG_TEACHER_ACCURACY = SEGMENT["teacher_accuracy"]
+SEG_THRESHOLD = SEGMENT["threshold"]
+SEG_CONF_CORRECT = SEGMENT["confidence_correct"]
+SEG_CONF_WRONG = SEGMENT["confidence_wrong"]
+SEG_TOKENS_IN = SEGMENT["tokens_in"]
+SEG_TOKENS_OUT = SEGMENT["tokens_out"]
+SEG_FIELDS = SEGMENT.size
+
+# the scenario's models and router: model_params[*], built by name in sim.engine.parameters.
+# Distribution
+# ids (dist_*), flags (0 or 1) and uniform columns (col_*, 0 when absent) are stored as floats.
+MODEL = Layout(
+    "model",
+    (
+        "dist_student_service",
+        "student_s_per_token",
+        "dist_teacher_latency",
+        "teacher_s_per_token",
+        "usd_per_token_in",
+        "usd_per_token_out",
+        "verifier_recall",
+        "verifier_recall_z",  # Φ⁻¹(recall)
+        "verifier_fpr",
+        "verifier_rho",
+        "verifier_usd_per_call",
+        "dist_verifier_latency",
+        "on_flag_human",
+        "human_usd_per_review",
+        "dist_human_review",
+        "human_accuracy",
+        "deadline_s",
+        "deadline_fails",
+        "bypass_s",
+        "rate_limit_per_min",
+        "unavailable_fails",
+        "dist_normal",  # the standard normal (for the verifier's copula)
+        "reviewer_pool",  # 1 when reviewers are a finite FIFO pool
+        "col_verifier",
+        "col_verifier_latency",
+        "col_human_review",
+        "col_human_correct",
+        "col_audit",
+        "col_secondary",  # the first of n_secondary columns
+        "n_secondary",
+        "audit_rate",
+        "horizon_s",  # the end of simulated time: student work after it is backlog
+    ),
+)
+STUDENT_SERVICE = MODEL["dist_student_service"]
+STUDENT_S_PER_TOKEN = MODEL["student_s_per_token"]
+TEACHER_LATENCY = MODEL["dist_teacher_latency"]
+TEACHER_S_PER_TOKEN = MODEL["teacher_s_per_token"]
+USD_PER_TOKEN_IN = MODEL["usd_per_token_in"]
+USD_PER_TOKEN_OUT = MODEL["usd_per_token_out"]
+VERIFIER_RECALL = MODEL["verifier_recall"]
+VERIFIER_RECALL_Z = MODEL["verifier_recall_z"]
+VERIFIER_FPR = MODEL["verifier_fpr"]
+VERIFIER_RHO = MODEL["verifier_rho"]
+VERIFIER_USD_PER_CALL = MODEL["verifier_usd_per_call"]
+VERIFIER_LATENCY = MODEL["dist_verifier_latency"]
+ON_FLAG_HUMAN = MODEL["on_flag_human"]
+HUMAN_USD_PER_REVIEW = MODEL["human_usd_per_review"]
+HUMAN_REVIEW = MODEL["dist_human_review"]
+HUMAN_ACCURACY = MODEL["human_accuracy"]
+DEADLINE_S = MODEL["deadline_s"]
+DEADLINE_FAILS = MODEL["deadline_fails"]
+BYPASS_S = MODEL["bypass_s"]
+RATE_LIMIT_PER_MIN = MODEL["rate_limit_per_min"]
+UNAVAILABLE_FAILS = MODEL["unavailable_fails"]
+NORMAL = MODEL["dist_normal"]
+REVIEWER_POOL = MODEL["reviewer_pool"]
+COL_VERIFIER = MODEL["col_verifier"]
+COL_VERIFIER_LATENCY = MODEL["col_verifier_latency"]
+COL_HUMAN_REVIEW = MODEL["col_human_review"]
+COL_HUMAN_CORRECT = MODEL["col_human_correct"]
+COL_AUDIT = MODEL["col_audit"]
+COL_SECONDARY = MODEL["col_secondary"]
+N_SECONDARY = MODEL["n_secondary"]
+AUDIT_RATE = MODEL["audit_rate"]
+HORIZON_S = MODEL["horizon_s"]
+MODEL_FIELDS = MODEL.size
+
+# carried across ticks: state[*] (int64)
+STATE = Layout(
+    "state",
+    (
+        "call_index",
+        "sample_overflow",
+        "full_from",  # the teacher limiter's run of consecutive full minutes [from, to)
+        "full_to",
+        "pending",  # records in the pending heap
+        "clamped",  # computed indices (and times) that fell outside their array and were clamped
+        "stop",  # set by another thread (Ctrl-C): the tick returns early, its results abandoned
+    ),
+)
+STATE_CALL_INDEX = STATE["call_index"]
+STATE_SAMPLE_OVERFLOW = STATE["sample_overflow"]
+STATE_FULL_FROM = STATE["full_from"]
+STATE_FULL_TO = STATE["full_to"]
+STATE_PENDING = STATE["pending"]
+STATE_CLAMPED = STATE["clamped"]
+STATE_STOP = STATE["stop"]
+STATE_FIELDS = STATE.size
+
+# one call between its arrival and its settlement: call[*], also a pending heap's row
+# (sim.engine.kernels.pending keys the heap on slot 0, the ready time)
+MAX_SECONDARY = 16
+CALL = Layout(
+    "call",
+    (
+        "ready",  # when the fallback can start: the pending heap's key
+        "arrival",
+        "segment",
+        "student_at",  # when the student's answer can be returned (-1: none)
+        "student_correct",
+        "teacher_correct",
+        "fallback",  # SOURCE_* of who is asked after or beside the student
+        "tokens_out",
+        "teacher_usd",
+        "u_teacher_latency",
+        "u_human_review",
+        "u_human_correct",
+        "confidence",
+        "wait",
+        "index",  # the call's index in the stream (for the per-call sample)
+        "fell_back",
+        "u_audit",
+        "u_secondary",  # MAX_SECONDARY slots
+    ),
+    tail=MAX_SECONDARY,
+)
+R_READY = CALL["ready"]
+R_ARRIVAL = CALL["arrival"]
+R_SEGMENT = CALL["segment"]
+R_STUDENT_AT = CALL["student_at"]
+R_STUDENT_CORRECT = CALL["student_correct"]
+R_TEACHER_CORRECT = CALL["teacher_correct"]
+R_FALLBACK = CALL["fallback"]
+R_TOKENS_OUT = CALL["tokens_out"]
+R_TEACHER_USD = CALL["teacher_usd"]
+R_U_TEACHER_LATENCY = CALL["u_teacher_latency"]
+R_U_HUMAN_REVIEW = CALL["u_human_review"]
+R_U_HUMAN_CORRECT = CALL["u_human_correct"]
+R_CONFIDENCE = CALL["confidence"]
+R_WAIT = CALL["wait"]
+R_INDEX = CALL["index"]
+R_FELL_BACK = CALL["fell_back"]
+R_U_AUDIT = CALL["u_audit"]
+R_U_SECONDARY = CALL["u_secondary"]
+REC_FIELDS = CALL.size
+
+# replayed calls: replayed[i, *] (tokens and segment negative: drawn as usual)
+REPLAY = Layout("replay", ("time", "tokens_in", "tokens_out", "segment"))
+REPLAY_TIME = REPLAY["time"]
+REPLAY_TOKENS_IN = REPLAY["tokens_in"]
+REPLAY_TOKENS_OUT = REPLAY["tokens_out"]
+REPLAY_SEGMENT = REPLAY["segment"]
+REPLAY_FIELDS = REPLAY.size
+
+LAYOUTS = (UNIFORMS, COUNTS, VALUES, SAMPLE, SEGMENT, MODEL, STATE, CALL, REPLAY)

@@ -1,0 +1,1 @@
+"""Tests of sim.analysis: economics, break-even, verdict, signals, extremes, work."""

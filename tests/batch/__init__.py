@@ -1,0 +1,1 @@
+"""Tests of sim.batch: compare, sweep, stress and executors."""

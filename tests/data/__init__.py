@@ -1,0 +1,1 @@
+"""Tests of sim.data: samples, traces and logs read from files."""

@@ -1,0 +1,1 @@
+"""Tests of sim.engine: routing, lifecycle, replay and the two engines against each other."""

@@ -1,0 +1,1 @@
+"""Tests of sim.engine.kernels against exact answers."""

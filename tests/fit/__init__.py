@@ -1,0 +1,1 @@
+"""Tests of sim.fit: traffic fits and calibration."""

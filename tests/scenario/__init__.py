@@ -1,0 +1,1 @@
+"""Tests of sim.scenario: models, loading, bounds, the field reference."""
