@@ -9,17 +9,9 @@ from pathlib import Path
 SIM = Path(__file__).resolve().parents[1] / "sim"
 FORBIDDEN_FOR_ENGINE = ("sim.analysis", "sim.batch", "sim.report")
 
-# Violations present when this test was written, each removed by another part of issue 13. The
-# test fails when one disappears, so the list only shrinks: delete the entry that fixed itself.
-PENDING: dict[str, str] = {
-    "engine: sim.engine.lifecycle -> sim.analysis.economics": "retraining prices its labels with "
-    "economics.teacher_usd_per_call; move that price (and _segment_shares, _mean_floor) below "
-    "the engine",
-    "kernels: sim.scenario.models imports pydantic": "kernels/sampling imports its quantile-table "
-    "constants from scenario/distributions, which imports the models (issue 13 item 2)",
-    "cycle: sim.scenario.distributions <-> sim.scenario.models": "scenario.py imports "
-    "distributions.lower_bound lazily (issue 13 item 2)",
-}
+# Known violations, each with its reason; the test fails when one disappears, so the list only
+# shrinks. Empty: the layering holds.
+PENDING: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

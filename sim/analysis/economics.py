@@ -10,9 +10,9 @@ from scipy import stats
 
 from sim.analysis import inequality
 from sim.clock import DAY_S, HOUR_S, MONTH_S
-from sim.engine import replay
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import tick
+from sim.engine.prices import segment_shares, teacher_usd_per_call
 from sim.engine.traffic import expected_calls
 from sim.scenario.distributions import frozen
 from sim.scenario.models import Scenario
@@ -80,41 +80,6 @@ def break_even_day(
     return (start + share * (end - start)) / DAY_S
 
 
-def _segment_shares(scenario: Scenario) -> np.ndarray:
-    """The day-0 mix: the weights, or a replayed trace's own segment column."""
-    trace = scenario.traffic.trace
-    found = replay.info(trace) if trace is not None else None
-    if found is not None and found.segments:
-        return np.array([found.calls.get(s.name, 0) / found.rows for s in scenario.segments])
-    w = np.array([s.weight for s in scenario.segments], dtype=float)
-    return w / w.sum()
-
-
-def teacher_usd_per_call(scenario: Scenario) -> np.ndarray:
-    """Expected teacher price of one call, per segment (tokens are floored as in the kernels);
-    a replayed trace's token columns replace the segments' token distributions."""
-    t = scenario.teacher
-    trace = scenario.traffic.trace
-    found = replay.info(trace) if trace is not None else None
-    out = []
-    for s in scenario.segments:
-        tokens_in = _mean_floor(s.tokens_in)
-        tokens_out = _mean_floor(s.tokens_out)
-        if found is not None:
-            label = s.name if found.segments else ""
-            if found.tokens_in_mean is not None:
-                tokens_in = found.tokens_in_mean.get(label, tokens_in)
-            if found.tokens_out_mean is not None:
-                tokens_out = found.tokens_out_mean.get(label, tokens_out)
-        out.append((tokens_in * t.input_usd_per_mtok + tokens_out * t.output_usd_per_mtok) / 1e6)
-    return np.array(out)
-
-
-def _mean_floor(dist: Any) -> float:
-    u = (np.arange(200000) + 0.5) / 200000
-    return float(np.floor(frozen(dist).ppf(u)).mean())
-
-
 def analytic_fallback_rate(scenario: Scenario) -> float:
     """The share of calls re-routed on the day-0 mix, from the confidence CDFs (no queue bypass).
 
@@ -128,7 +93,7 @@ def analytic_fallback_rate(scenario: Scenario) -> float:
     if not policy.escalates:
         return 0.0
     total = 0.0
-    shares = _segment_shares(scenario)
+    shares = segment_shares(scenario)
     for share, s, (right, wrong) in zip(
         shares, scenario.segments, fallback_probabilities(scenario), strict=True
     ):
@@ -181,7 +146,7 @@ def _cdf_below(dist: Any, x: float) -> float:
 
 def eval_error_rate(scenario: Scenario) -> float:
     """The student's error on its training-time mix: what an offline eval set would show."""
-    shares = _segment_shares(scenario)
+    shares = segment_shares(scenario)
     seen = np.array([s.in_training for s in scenario.segments])
     if not seen.any() or shares[seen].sum() == 0:
         return float("nan")
@@ -192,7 +157,7 @@ def eval_error_rate(scenario: Scenario) -> float:
 def planned(scenario: Scenario) -> dict[str, Any]:
     """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r) on the planned values."""
     n = expected_calls(scenario.traffic, 0.0, scenario.horizon_s)
-    shares = _segment_shares(scenario)
+    shares = segment_shares(scenario)
     c_t = float((shares * teacher_usd_per_call(scenario)).sum())
     econ = scenario.economics
     hours = scenario.horizon_s / HOUR_S

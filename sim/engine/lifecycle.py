@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.analysis.economics import teacher_usd_per_call
 from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import tick
+from sim.engine.prices import teacher_usd_per_call
 from sim.scenario.lifecycle_models import RAMPED_DRIFTS
 from sim.scenario.models import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
 from sim.scenario.policies import BY_NAME

@@ -12,9 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from sim.clock import DAY_S
 from sim.problems import BadInput
-
-DAY_S = 86400.0
 
 SUMMARY_KEYS = ("scenario", "policy", "horizon_days", "cost", "teacher_only_cost_usd")
 TIMESERIES_COLUMNS = (

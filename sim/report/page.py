@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from sim.report import prose
+import sim.report.prose as prose
 from sim.report.figures import FIGURE_NAMES, draw_figures
 from sim.report.loading import Run, load_run
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.report.loading import DAY_S
+from sim.clock import DAY_S
 
 
 def cost_series(timeseries: pl.DataFrame, tick_s: float, horizon_days: float) -> pl.DataFrame:

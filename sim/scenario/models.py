@@ -99,7 +99,7 @@ class ScenarioMeta(Strict):
 
     @model_validator(mode="after")
     def _tick_fits(self) -> ScenarioMeta:
-        horizon_s = self.horizon_days * 86400
+        horizon_s = self.horizon_days * DAY_S
         if self.tick_s > horizon_s * (1 + 1e-9):
             raise ValueError(
                 f"scenario.tick_s: got {self.tick_s:g}; expected at most the horizon, "
@@ -446,7 +446,7 @@ class Scenario(Strict):
     @property
     def horizon_s(self) -> float:
         """Simulated time in seconds."""
-        return self.scenario.horizon_days * 86400.0
+        return self.scenario.horizon_days * DAY_S
 
     @property
     def ticks(self) -> int:

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.clock import DAY_S
+
 
 class Strict(BaseModel):
     """Base of every table: unknown keys are errors and a loaded scenario never changes."""
@@ -25,7 +27,6 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 # quantile, a time turned into a minute index), so each is bounded to where that arithmetic stays
 # finite and exact enough, far beyond what any real scenario uses; each bound is in the field's
 # description, so the field reference states it.
-DAY_S = 86400.0
 MAX_SECONDS = DAY_S  # one latency, service or review time: a day (medians, means, constants)
 MAX_VALUE = 1e9  # any distribution's value or scale (tokens, seconds, ...), before its own bound
 MAX_TOKENS = 1e7  # tokens in one call: ten million, five times the longest context windows
