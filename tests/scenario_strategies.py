@@ -113,7 +113,7 @@ def drift(draw: Draw, names: list[str], horizon_days: float) -> list[dict[str, A
     events = []
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(["mix", "concept", "random_walk"]))
-        start = draw(_floats(0.0, horizon_days))
+        start = draw(_floats(0.0, 0.99 * horizon_days))  # a drift must start inside the horizon
         if kind == "random_walk":
             volatility = draw(_floats(0.0, 1.0))
             events.append({"kind": kind, "start_day": start, "volatility_per_month": volatility})
