@@ -192,6 +192,50 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _latencies(row: dict, agg: Aggregates) -> dict[str, float]:
+    """A replication's latency statistics, from its histograms and largest latencies."""
+    hist = agg.histogram
+    answered = row["answered"]
+    # a quantile beyond the histogram's top is the largest latency (an upper bound; a warning
+    # and latency_overflow_share say so), never the top edge
+    top = float(agg.values[:, layout.LATENCY_MAX].max(initial=0.0))
+    first_top = float(agg.values[:, layout.FIRST_MAX].max(initial=0.0))
+    quantiles = {q: float(histogram_quantile(hist, q, top)) for q in (0.5, 0.95, 0.99)}
+    return {
+        "latency_mean_s": row["latency_sum_s"] / answered if answered else math.nan,
+        "latency_p50_s": quantiles[0.5],
+        "latency_p95_s": quantiles[0.95],
+        "latency_p99_s": quantiles[0.99],
+        "latency_max_s": top if answered else math.nan,
+        "latency_overflow_share": (float(hist[OVERFLOW]) / answered if answered else math.nan),
+        "first_answer_p99_s": float(histogram_quantile(agg.first_histogram, 0.99, first_top)),
+    }
+
+
+def _costs(scenario: Scenario, raw: pl.DataFrame, row: dict) -> dict[str, Any]:
+    """A replication's cost, per call, against the teacher alone, and its break-even day."""
+    calls = row["calls"]
+    cost = {name: row[name] for name in economics.COST_TERMS}
+    cost["total_usd"] = row["total_usd"]
+    teacher_only = row["teacher_only_usd"]
+    series = raw.filter(pl.col("replication") == row["replication"]).sort("tick")
+    end_s = np.append(series["time_s"].to_numpy(), scenario.horizon_s)
+    return {
+        "cost": cost,
+        "cost_per_call_usd": cost["total_usd"] / calls if calls > 0 else math.nan,
+        "teacher_only_cost_usd": teacher_only,
+        "savings_usd": teacher_only - cost["total_usd"],
+        "savings_ratio": (
+            (teacher_only - cost["total_usd"]) / teacher_only if teacher_only else None
+        ),
+        "break_even_day": economics.break_even_day(
+            np.cumsum(series["total_usd"].to_numpy()),
+            np.cumsum(series["teacher_only_usd"].to_numpy()),
+            end_s,
+        ),
+    }
+
+
 def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates]) -> list[dict]:
     """One summary dict per replication, from the tick frame and the kernels' aggregates."""
     totals = replication_totals(raw, len(aggs))
@@ -204,19 +248,6 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
         def rate(x: float, calls: float = calls) -> float:
             return x / calls if calls > 0 else math.nan
 
-        hist = agg.histogram
-        # a quantile beyond the histogram's top is the largest latency (an upper bound; a warning
-        # and latency_overflow_share say so), never the top edge
-        top = float(agg.values[:, layout.LATENCY_MAX].max(initial=0.0))
-        first_top = float(agg.values[:, layout.FIRST_MAX].max(initial=0.0))
-        quantiles = {q: float(histogram_quantile(hist, q, top)) for q in (0.5, 0.95, 0.99)}
-        answered = row["answered"]
-        deadline = scenario.router.deadline_s
-        cost = {name: row[name] for name in economics.COST_TERMS}
-        cost["total_usd"] = row["total_usd"]
-        teacher_only = row["teacher_only_usd"]
-        series = raw.filter(pl.col("replication") == row["replication"]).sort("tick")
-        end_s = np.append(series["time_s"].to_numpy(), scenario.horizon_s)
         rows.append(
             {
                 "calls": calls,
@@ -226,18 +257,8 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
                 "excess_error_rate": rate(row["errors"] - row["teacher_errors"]),
                 "secondary_silent_failure_rate": rate(row["secondary_silent"]),
                 "eval_error_rate": eval_error,
-                "latency_mean_s": row["latency_sum_s"] / answered if answered else math.nan,
-                "latency_p50_s": quantiles[0.5],
-                "latency_p95_s": quantiles[0.95],
-                "latency_p99_s": quantiles[0.99],
-                "latency_max_s": top if answered else math.nan,
-                "latency_overflow_share": (
-                    float(hist[OVERFLOW]) / answered if answered else math.nan
-                ),
-                "first_answer_p99_s": float(
-                    histogram_quantile(agg.first_histogram, 0.99, first_top)
-                ),
-                "slo_attainment": rate(row["slo_met"]) if deadline > 0 else None,
+                **_latencies(row, agg),
+                "slo_attainment": rate(row["slo_met"]) if scenario.router.deadline_s > 0 else None,
                 "queue_wait_mean_s": (
                     row["wait_sum_s"] / row["student_calls"] if row["student_calls"] else 0.0
                 ),
@@ -246,18 +267,7 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
                 "student_backlog_s": agg.student_backlog_s,
                 "override_rate": rate(row["overrides"]),
                 "failed_rate": rate(row["failed"]),
-                "cost": cost,
-                "cost_per_call_usd": rate(cost["total_usd"]),
-                "teacher_only_cost_usd": teacher_only,
-                "savings_usd": teacher_only - cost["total_usd"],
-                "savings_ratio": (
-                    (teacher_only - cost["total_usd"]) / teacher_only if teacher_only else None
-                ),
-                "break_even_day": economics.break_even_day(
-                    np.cumsum(series["total_usd"].to_numpy()),
-                    np.cumsum(series["teacher_only_usd"].to_numpy()),
-                    end_s,
-                ),
+                **_costs(scenario, raw, row),
                 "alerts": agg.alerts,
                 "retrains": agg.retrains,
                 "observed_error_rate": (

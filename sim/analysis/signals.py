@@ -59,17 +59,19 @@ def _mix_shift(scenario: Scenario) -> float:
     return moved
 
 
-def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
-    """All ten signals with their evidence, and the verdict."""
+def _mix_evidence(scenario: Scenario) -> tuple[float, float, str]:
+    """The top segment's share of traffic, the effective number of segments, and the words."""
     w = np.array([s.weight for s in scenario.segments], dtype=float)
     w = w / w.sum()
     top, effective = float(w.max()), float(1.0 / np.sum(w**2))
     names = [s.name for s in scenario.segments]
     top_name = names[int(w.argmax())]
     mix = f"top segment {top_name} has {top:.0%} of traffic; {effective:.1f} effective segments"
-    monthly = (summary["calls"] or 0) / scenario.scenario.horizon_days * 30
-    eval_error = summary.get("eval_error_rate")
-    eval_accuracy = 1 - eval_error if eval_error is not None else None
+    return top, effective, mix
+
+
+def _drift_evidence(scenario: Scenario, summary: dict[str, Any]) -> tuple[bool, float, bool, str]:
+    """Any concept change? the largest mix shift, drifting at all?, and the words."""
     moved = _mix_shift(scenario)
     concepts = [e for e in scenario.drift if isinstance(e, ConceptDrift)]
     walks = [e for e in scenario.drift if isinstance(e, RandomWalkDrift)]
@@ -79,6 +81,11 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
         f"{len(walks)} random walk(s), {summary.get('alerts', 0)} alert(s), "
         f"{summary.get('retrains', 0)} retraining(s)"
     )
+    return bool(concepts), moved, drifting, drift_text
+
+
+def _verifier_evidence(scenario: Scenario) -> tuple[bool, str]:
+    """Is there a verifier good enough to trust (recall, false positives, blind spots)? In words."""
     v = scenario.verifier
     good_verifier = (
         v is not None
@@ -92,6 +99,35 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
         else f"verifier recall {v.recall:g}, false positives {v.false_positive_rate:g}, "
         f"blind-spot correlation {v.blind_spot_correlation:g}"
     )
+    return good_verifier, verifier_text
+
+
+def _verdict(n_good: int, strong_bad: list[str]) -> str:
+    """The seed's asymmetric verdict from the count of good signals and the strong bad ones."""
+    if strong_bad:
+        return (
+            f"Do not distill: a strong bad signal ({', '.join(strong_bad)}) is usually enough "
+            "to kill it, whatever the good ones say."
+        )
+    if n_good >= 4:
+        return f"A strong case for distillation: {n_good} of 5 good signals, no strong bad one."
+    if n_good >= 2:
+        return (
+            f"Only {n_good} of 5 good signals: probably better off staying on the teacher and "
+            "optimising something else (prompt length, caching, routing)."
+        )
+    return f"Not a candidate: {n_good} of 5 good signals."
+
+
+def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
+    """All ten signals with their evidence, and the verdict."""
+    top, effective, mix = _mix_evidence(scenario)
+    monthly = (summary["calls"] or 0) / scenario.scenario.horizon_days * 30
+    eval_error = summary.get("eval_error_rate")
+    eval_accuracy = 1 - eval_error if eval_error is not None else None
+    concept_change, moved, drifting, drift_text = _drift_evidence(scenario, summary)
+    v = scenario.verifier
+    good_verifier, verifier_text = _verifier_evidence(scenario)
     silent = summary.get("silent_failure_rate") or 0.0
     teacher_error = (summary.get("error_rate") or 0.0) - (summary.get("excess_error_rate") or 0.0)
     program = (
@@ -125,7 +161,7 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
                          eval_accuracy is not None and eval_accuracy < 0.8, False, program,
                          "computed")),
         _declared(scenario, "stable", "drifting", "bad",
-                  Signal("drifting", "bad", drifting, bool(concepts) or moved >= 0.2,
+                  Signal("drifting", "bad", drifting, concept_change or moved >= 0.2,
                          drift_text, "computed"), invert=True),
         Signal("costly subtle failures", "bad", None if cost is None else cost != "low",
                cost == "high",
@@ -139,20 +175,7 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
     ]  # fmt: skip
     n_good = sum(1 for s in good if s.present)
     strong_bad = [s.name for s in bad if s.present and s.strong]
-    if strong_bad:
-        verdict = (
-            f"Do not distill: a strong bad signal ({', '.join(strong_bad)}) is usually enough "
-            "to kill it, whatever the good ones say."
-        )
-    elif n_good >= 4:
-        verdict = f"A strong case for distillation: {n_good} of 5 good signals, no strong bad one."
-    elif n_good >= 2:
-        verdict = (
-            f"Only {n_good} of 5 good signals: probably better off staying on the teacher and "
-            "optimising something else (prompt length, caching, routing)."
-        )
-    else:
-        verdict = f"Not a candidate: {n_good} of 5 good signals."
+    verdict = _verdict(n_good, strong_bad)
     return {
         "scenario": scenario.scenario.name,
         "good_signals": n_good,

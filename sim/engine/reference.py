@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from sim.scenario.models import (
     Scenario,
     Segment,
 )
-from sim.scenario.policies import BY_NAME
+from sim.scenario.policies import BY_NAME, Policy
 
 _SOURCES = {"student": 0, "teacher": 1, "human": 2, "none": 3}
 
@@ -55,6 +56,35 @@ def draw(dist: Any, rng: np.random.Generator) -> float:
     if isinstance(dist, LogitNormal):
         return float(1.0 / (1.0 + np.exp(-rng.normal(dist.mu, dist.sigma))))
     raise ValueError(f"unsupported distribution {dist!r}")
+
+
+@dataclass
+class _Call:
+    """One call's state on its way through the reference engine's request process."""
+
+    arrival: float
+    k: int  # its tick
+    i: int  # its segment
+    seg: Segment
+    tokens_out: float
+    teacher_usd: float
+    teacher_correct: bool
+    student_correct: bool
+    counts: np.ndarray  # the tick's and segment's counts (a view)
+    values: np.ndarray  # the tick's values (a view)
+    policy: Policy
+    threshold: float
+    latest: float  # the deadline, or inf
+    fallback: str | None
+    final_correct: bool
+    confidence: float = 0.0
+    wait: float = 0.0
+    student_at: float | None = None
+    teacher: dict[str, Any] = field(default_factory=lambda: {"start": None})
+    ensemble_teacher: simpy.Process | None = None
+    source: str = "student"
+    latency: float = 0.0
+    first: float | None = None
 
 
 class ReferenceRun:
@@ -199,7 +229,25 @@ class ReferenceRun:
     def request(self, given: np.ndarray | None = None) -> Any:
         """One call, from arrival to the final answer; `given`: a replayed call's row (its
         segment and tokens where the trace has them, else -1)."""
-        s, rng, router, env = self.s, self.rng, self.s.router, self.env
+        # the draws happen in this order (common random numbers): the call, the student's
+        # confidence and service, the verifier, the fallback, then the audit and secondary outputs
+        call = self._arrive(given)
+        if call.policy.uses_student:
+            yield from self._ask_student(call)
+        if call.fallback is not None and call.policy.escalates:
+            call.counts[tick.FALLBACKS] += 1
+        if call.fallback is not None:
+            yield from self._fall_back(call)
+        if call.source == "student":
+            call.final_correct = call.student_correct
+        self._answer(call)
+        if self.sample_every and self.calls % self.sample_every == 0:
+            self._sample(call)
+        self.calls += 1
+
+    def _arrive(self, given: np.ndarray | None) -> _Call:
+        """Draw the call's segment, tokens and correctness; count it in its tick."""
+        s, rng, env = self.s, self.rng, self.env
         arrival = env.now
         k = min(int(arrival // s.scenario.tick_s), self.agg.ticks - 1)
         cumulative = self.table[:, tick.SEG_CUM_WEIGHT]
@@ -228,142 +276,179 @@ class ReferenceRun:
         values[tick.TEACHER_ONLY_USD] += teacher_usd
         values[tick.TOKENS_IN] += tokens_in
         values[tick.TOKENS_OUT] += tokens_out
-        policy = BY_NAME[router.policy]
-        threshold = s.threshold_for(seg.name)
+        policy = BY_NAME[s.router.policy]
+        router = s.router
+        return _Call(
+            arrival=arrival,
+            k=k,
+            i=i,
+            seg=seg,
+            tokens_out=tokens_out,
+            teacher_usd=teacher_usd,
+            teacher_correct=teacher_correct,
+            student_correct=student_correct,
+            counts=counts,
+            values=values,
+            policy=policy,
+            threshold=s.threshold_for(seg.name),
+            latest=arrival + router.deadline_s if router.deadline_s > 0 else np.inf,
+            fallback=None if policy.uses_student else "teacher",
+            final_correct=student_correct,
+        )
 
-        confidence, wait = 0.0, 0.0
-        latest = arrival + router.deadline_s if router.deadline_s > 0 else np.inf
-        student_at: float | None = None
-        fallback: str | None = None if policy.uses_student else "teacher"
-        teacher: dict[str, Any] = {"start": None}
-        ensemble_teacher = None
-        if policy.uses_student:
-            dist = seg.confidence_correct if student_correct else seg.confidence_wrong
-            confidence = draw(dist, rng)
-            service = (
-                draw(s.student.service_s, rng) + s.student.seconds_per_output_token * tokens_out
+    def _ask_student(self, call: _Call) -> Any:
+        """Send the call to the student's pool, or past it when its queue is too long."""
+        s, rng, router = self.s, self.rng, self.s.router
+        dist = call.seg.confidence_correct if call.student_correct else call.seg.confidence_wrong
+        call.confidence = draw(dist, rng)
+        service = (
+            draw(s.student.service_s, rng) + s.student.seconds_per_output_token * call.tokens_out
+        )
+        projected = max(0.0, self.slot_free[0] - call.arrival)
+        if (
+            router.bypass_queue_s > 0
+            and call.policy.escalates
+            and projected > router.bypass_queue_s
+            and self.teacher_up(call.arrival)
+        ):
+            call.fallback = "teacher"
+            call.counts[tick.BYPASSES] += 1
+            return
+        heapq.heapreplace(self.slot_free, call.arrival + projected + service)
+        if call.policy.teacher_in_parallel:
+            call.ensemble_teacher = self.env.process(
+                self.teacher_call(call.tokens_out, call.teacher, call.latest)
             )
-            projected = max(0.0, self.slot_free[0] - arrival)
-            if (
-                router.bypass_queue_s > 0
-                and policy.escalates
-                and projected > router.bypass_queue_s
-                and self.teacher_up(arrival)
-            ):
-                fallback = "teacher"
-                counts[tick.BYPASSES] += 1
-            else:
-                heapq.heapreplace(self.slot_free, arrival + projected + service)
-                if policy.teacher_in_parallel:
-                    ensemble_teacher = env.process(self.teacher_call(tokens_out, teacher, latest))
-                self._pool_changes(+1)
-                with self.pool.request() as slot:
-                    yield slot
-                    wait = env.now - arrival
-                    yield env.timeout(service)
-                self._pool_changes(-1)
-                assert abs(wait - projected) < 1e-6, "the pool is not FIFO"
-                counts[tick.STUDENT_CALLS] += 1
-                values[tick.WAIT_SUM] += wait
-                # only the part served before the horizon (the rest is the backlog)
-                horizon = self.s.horizon_s
-                values[tick.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
-                values[tick.SOJOURN_SUM] += env.now - arrival
-                if policy.verified:
-                    assert s.verifier is not None
-                    yield env.timeout(draw(s.verifier.latency_s, rng))
-                    values[tick.VERIFIER_USD] += s.verifier.usd_per_call
-                after = AFTER_STUDENT[policy.name]
-                fallback = after(self, seg, student_correct, confidence, threshold, counts)
-                student_at = env.now
-        if fallback is not None and policy.escalates:
-            counts[tick.FALLBACKS] += 1
+        yield from self._serve_student(call, service, projected)
+        after = AFTER_STUDENT[call.policy.name]
+        call.fallback = after(
+            self, call.seg, call.student_correct, call.confidence, call.threshold, call.counts
+        )
+        call.student_at = self.env.now
 
-        source, final_correct = "student", student_correct
-        if fallback is not None:
-            deadline_at = arrival + router.deadline_s if router.deadline_s > 0 else None
-            human: dict[str, Any] = {}
-            if fallback == "human":
-                job = env.process(self.human_review(human))
-                values[tick.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
-                counts[tick.HUMAN_REVIEWS] += 1
-            else:
-                job = ensemble_teacher or env.process(
-                    self.teacher_call(tokens_out, teacher, latest)
-                )
-            if deadline_at is not None and not job.triggered:
-                yield job | env.timeout(max(0.0, deadline_at - env.now))
-            elif not job.triggered:
-                yield job
-            if teacher.get("too_late") and deadline_at is not None:
-                yield env.timeout(max(0.0, deadline_at - env.now))
-            if fallback == "teacher" and teacher["start"] is not None:
-                values[tick.TEACHER_USD] += teacher_usd
-                values[tick.TEACHER_CALLS] += 1
-                values[tick.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
-            if fallback == "human" and "start" in human:
-                values[tick.HUMAN_WAIT_SUM] += human["start"] - (student_at or arrival)
-            if fallback == "teacher" and teacher.get("too_late"):
-                counts[tick.ABANDONED] += 1
-                fail = student_at is None or router.on_deadline == "fail"
-                source = "none" if fail else "student"
-            elif fallback == "teacher" and job.processed and teacher["start"] is None:
-                counts[tick.UNAVAILABLE] += 1
-                fail = student_at is None or s.teacher.on_teacher_unavailable == "fail"
-                source = "none" if fail else "student"
-            elif not job.processed:
-                counts[tick.ABANDONED] += 1
-                fail = student_at is None or router.on_deadline == "fail"
-                source = "none" if fail else "student"
-            else:
-                source = fallback
-                final_correct = teacher_correct if fallback == "teacher" else human["correct"]
-        if source == "student":
-            final_correct = student_correct
+    def _serve_student(self, call: _Call, service: float, projected: float) -> Any:
+        """Wait for a slot in the student's pool, be served, then verified if the policy says."""
+        s, env, values = self.s, self.env, call.values
+        self._pool_changes(+1)
+        with self.pool.request() as slot:
+            yield slot
+            call.wait = env.now - call.arrival
+            yield env.timeout(service)
+        self._pool_changes(-1)
+        assert abs(call.wait - projected) < 1e-6, "the pool is not FIFO"
+        call.counts[tick.STUDENT_CALLS] += 1
+        values[tick.WAIT_SUM] += call.wait
+        # only the part served before the horizon (the rest is the backlog)
+        horizon = self.s.horizon_s
+        values[tick.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
+        values[tick.SOJOURN_SUM] += env.now - call.arrival
+        if call.policy.verified:
+            assert s.verifier is not None
+            yield env.timeout(draw(s.verifier.latency_s, self.rng))
+            values[tick.VERIFIER_USD] += s.verifier.usd_per_call
+
+    def _fall_back(self, call: _Call) -> Any:
+        """Send the call to the teacher or a person and wait for them, or for the deadline."""
+        s, env, router = self.s, self.env, self.s.router
+        deadline_at = call.arrival + router.deadline_s if router.deadline_s > 0 else None
+        human: dict[str, Any] = {}
+        if call.fallback == "human":
+            job = env.process(self.human_review(human))
+            call.values[tick.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
+            call.counts[tick.HUMAN_REVIEWS] += 1
+        else:
+            job = call.ensemble_teacher or env.process(
+                self.teacher_call(call.tokens_out, call.teacher, call.latest)
+            )
+        if deadline_at is not None and not job.triggered:
+            yield job | env.timeout(max(0.0, deadline_at - env.now))
+        elif not job.triggered:
+            yield job
+        if call.teacher.get("too_late") and deadline_at is not None:
+            yield env.timeout(max(0.0, deadline_at - env.now))
+        self._settle(call, job, human)
+
+    def _settle(self, call: _Call, job: simpy.Process, human: dict[str, Any]) -> None:
+        """Charge the fallback and decide whose answer stands (none when it never came)."""
+        s, router, teacher = self.s, self.s.router, call.teacher
+        counts, values, fallback = call.counts, call.values, call.fallback
+        if fallback == "teacher" and teacher["start"] is not None:
+            values[tick.TEACHER_USD] += call.teacher_usd
+            values[tick.TEACHER_CALLS] += 1
+            values[tick.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
+        if fallback == "human" and "start" in human:
+            values[tick.HUMAN_WAIT_SUM] += human["start"] - (call.student_at or call.arrival)
+        if fallback == "teacher" and teacher.get("too_late"):
+            counts[tick.ABANDONED] += 1
+            fail = call.student_at is None or router.on_deadline == "fail"
+            call.source = "none" if fail else "student"
+        elif fallback == "teacher" and job.processed and teacher["start"] is None:
+            counts[tick.UNAVAILABLE] += 1
+            fail = call.student_at is None or s.teacher.on_teacher_unavailable == "fail"
+            call.source = "none" if fail else "student"
+        elif not job.processed:
+            counts[tick.ABANDONED] += 1
+            fail = call.student_at is None or router.on_deadline == "fail"
+            call.source = "none" if fail else "student"
+        else:
+            assert fallback is not None
+            call.source = fallback
+            call.final_correct = call.teacher_correct if fallback == "teacher" else human["correct"]
+
+    def _answer(self, call: _Call) -> None:
+        """Record the final answer: its latency, errors, audit and secondary outputs."""
+        counts, values, k, teacher = call.counts, call.values, call.k, call.teacher
         # the final answer's time: the teacher's own finish for an ensemble that used it (the
         # student may still have been running), otherwise now
         answered_at = float(
-            teacher["done"] if source == "teacher" and "done" in teacher else env.now
+            teacher["done"] if call.source == "teacher" and "done" in teacher else self.env.now
         )
-        latency = answered_at - arrival
-        first = None
-        if policy.teacher_in_parallel and student_at is not None:
-            first = min(student_at, answered_at) - arrival
-        if source == "none":
+        call.latency = latency = answered_at - call.arrival
+        if call.policy.teacher_in_parallel and call.student_at is not None:
+            call.first = min(call.student_at, answered_at) - call.arrival
+        if call.source == "none":
             counts[tick.FAILED] += 1
         else:
-            monitoring = s.monitoring
-            audited = monitoring is not None and rng.random() < monitoring.audit_rate
-            if audited:
-                counts[tick.AUDITED] += 1
-                counts[tick.AUDITED_ERRORS] += not final_correct
-            if source == "student":
-                for j, output in enumerate(s.secondary):
-                    self.agg.secondary_silent[k, j] += rng.random() >= output.student_quality
-            counts[tick.ERRORS] += not final_correct
-            counts[tick.SILENT] += source == "student" and not student_correct
-            if policy.teacher_in_parallel and source == "teacher":
-                counts[tick.OVERRIDES] += not (student_correct and teacher_correct)
-            if router.deadline_s > 0 and latency <= router.deadline_s + 1e-9:
-                counts[tick.SLO_MET] += 1
+            self._check_answer(call)
             values[tick.LATENCY_SUM] += latency
             values[tick.ANSWERED] += 1
             values[tick.LATENCY_MAX] = max(values[tick.LATENCY_MAX], latency)
             self.tick_hists[k, latency_bin(latency)] += 1
-            first = latency if first is None else first
-        if first is not None:
-            values[tick.FIRST_MAX] = max(values[tick.FIRST_MAX], first)
-            self.first_hists[k, latency_bin(first)] += 1
-        if self.sample_every and self.calls % self.sample_every == 0:
-            fell_back = fallback is not None and policy.escalates
-            start = teacher["start"] if teacher["start"] is not None else np.nan
-            row = [k, arrival, i, student_correct, confidence, fell_back,
-                   final_correct and source != "none", source == "student" and not student_correct,
-                   wait, latency if source != "none" else np.nan,
-                   teacher_usd if teacher["start"] is not None else 0.0, source == "none",
-                   np.nan if first is None else first, start, _SOURCES[source]]  # fmt: skip
-            self.agg.sample.append(np.asarray([row], dtype=float))
-        self.calls += 1
+            call.first = latency if call.first is None else call.first
+        if call.first is not None:
+            values[tick.FIRST_MAX] = max(values[tick.FIRST_MAX], call.first)
+            self.first_hists[k, latency_bin(call.first)] += 1
+
+    def _check_answer(self, call: _Call) -> None:
+        """Count an answered call's audit, secondary outputs, errors, overrides and SLO."""
+        s, rng, counts, router = self.s, self.rng, call.counts, self.s.router
+        monitoring = s.monitoring
+        audited = monitoring is not None and rng.random() < monitoring.audit_rate
+        if audited:
+            counts[tick.AUDITED] += 1
+            counts[tick.AUDITED_ERRORS] += not call.final_correct
+        if call.source == "student":
+            for j, output in enumerate(s.secondary):
+                self.agg.secondary_silent[call.k, j] += rng.random() >= output.student_quality
+        counts[tick.ERRORS] += not call.final_correct
+        counts[tick.SILENT] += call.source == "student" and not call.student_correct
+        if call.policy.teacher_in_parallel and call.source == "teacher":
+            counts[tick.OVERRIDES] += not (call.student_correct and call.teacher_correct)
+        if router.deadline_s > 0 and call.latency <= router.deadline_s + 1e-9:
+            counts[tick.SLO_MET] += 1
+
+    def _sample(self, call: _Call) -> None:
+        """Append the call's row to the calls sample."""
+        source, teacher, first = call.source, call.teacher, call.first
+        fell_back = call.fallback is not None and call.policy.escalates
+        start = teacher["start"] if teacher["start"] is not None else np.nan
+        row = [call.k, call.arrival, call.i, call.student_correct, call.confidence, fell_back,
+               call.final_correct and source != "none",
+               source == "student" and not call.student_correct,
+               call.wait, call.latency if source != "none" else np.nan,
+               call.teacher_usd if teacher["start"] is not None else 0.0, source == "none",
+               np.nan if first is None else first, start, _SOURCES[source]]  # fmt: skip
+        self.agg.sample.append(np.asarray([row], dtype=float))
 
     def ticks(self, conditions: lifecycle.Conditions, monitor: lifecycle.Monitor) -> Any:
         """The control plane's clock: the mix and the student for each tick; the monitor at its
