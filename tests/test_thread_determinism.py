@@ -62,7 +62,8 @@ def test_totals_match_the_exact_cost_formula():
 WRITE_RUN = """
 import sys
 from pathlib import Path
-from sim import metrics, results, runner
+from sim import results, runner
+from sim.analysis import metrics
 scenario = runner.load(Path(sys.argv[1]), sys.argv[3:])
 result = runner.run(scenario)
 frames = {"timeseries": result.timeseries, "events": runner.events_frame(result.aggregates)}
