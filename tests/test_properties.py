@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from sim import runner
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.results import summary_json
 from sim.scenario.loading import validate
 from sim.scenario.models import POLICIES
@@ -157,9 +157,9 @@ def check_accounting(result: runner.RunResult) -> None:
     s, ts, aggs = result.summary, result.timeseries, result.aggregates
     per_rep = []
     for r, agg in enumerate(aggs):
-        calls = agg.counts[:, :, tick.CALLS].sum()
-        answered = agg.values[:, tick.ANSWERED].sum()
-        failed = agg.counts[:, :, tick.FAILED].sum()
+        calls = agg.counts[:, :, layout.CALLS].sum()
+        answered = agg.values[:, layout.ANSWERED].sum()
+        failed = agg.counts[:, :, layout.FAILED].sum()
         assert calls == answered + failed, (r, calls, answered, failed)
         in_series = ts.filter(pl.col("replication") == r)["calls"].sum()
         assert in_series == calls, (r, in_series, calls)

@@ -11,7 +11,7 @@ from scipy import stats
 from sim.analysis import inequality
 from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.engine.aggregates import Aggregates
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.engine.prices import segment_shares, teacher_usd_per_call
 from sim.engine.traffic import expected_calls
 from sim.scenario.distributions import frozen
@@ -46,14 +46,14 @@ def tick_costs(scenario: Scenario, agg: Aggregates) -> dict[str, np.ndarray]:
         fixed = econ.maintenance_usd_per_month * agg.tick_length_s / MONTH_S
         fixed[0] += econ.dataset_usd + econ.training_usd
         costs["fixed_usd"] = fixed
-    costs["teacher_usd"] = agg.values[:, tick.TEACHER_USD].copy()
-    costs["verifier_usd"] = agg.values[:, tick.VERIFIER_USD].copy()
-    costs["human_usd"] = agg.values[:, tick.HUMAN_USD].copy()
+    costs["teacher_usd"] = agg.values[:, layout.TEACHER_USD].copy()
+    costs["verifier_usd"] = agg.values[:, layout.VERIFIER_USD].copy()
+    costs["human_usd"] = agg.values[:, layout.HUMAN_USD].copy()
     costs["retraining_usd"] = agg.retraining_usd.copy()
     audit_usd = scenario.monitoring.audit_usd if scenario.monitoring is not None else 0.0
-    costs["audit_usd"] = agg.counts[:, :, tick.AUDITED].sum(axis=1) * audit_usd
+    costs["audit_usd"] = agg.counts[:, :, layout.AUDITED].sum(axis=1) * audit_usd
     costs["total_usd"] = np.sum([costs[name] for name in COST_TERMS], axis=0)
-    costs["teacher_only_usd"] = agg.values[:, tick.TEACHER_ONLY_USD].copy()
+    costs["teacher_only_usd"] = agg.values[:, layout.TEACHER_ONLY_USD].copy()
     return costs
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sim.clock import DAY_S, HOUR_S, MINUTE_S, MONTH_S
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.engine.traffic import weekly_factors
 from sim.problems import BadInput, show
 from sim.scenario.models import Scenario
@@ -38,7 +38,7 @@ SECONDS_PER_TICK = 5e-4
 BASE_MEMORY_BYTES = 400e6  # interpreter, numba, scipy, polars and the report's matplotlib
 # per tick and replication: the aggregates' rows and the timeseries frames built from them
 BYTES_PER_TICK_ROW = 2048.0
-BYTES_PER_SEGMENT_ROW = tick.COUNT_FIELDS * 8.0 * 3  # counts, then their frame and sums
+BYTES_PER_SEGMENT_ROW = layout.COUNT_FIELDS * 8.0 * 3  # counts, then their frame and sums
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _growth_at_end(horizon_s: float, growth_per_month: float) -> float:
 
 def _uniforms(s: Scenario) -> int:
     """Latents drawn per candidate (the kernels' row width, at most)."""
-    width = tick.BASE_UNIFORMS + len(s.secondary)
+    width = layout.BASE_UNIFORMS + len(s.secondary)
     if s.verifier is not None or s.human is not None:
         width += 4
     return width + (1 if s.monitoring is not None else 0)

@@ -18,7 +18,7 @@ import simpy
 
 from sim.clock import DAY_S, HOUR_S, MONTH_S
 from sim.engine.aggregates import Aggregates
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.engine.prices import teacher_usd_per_call
 from sim.scenario.lifecycle_models import RAMPED_DRIFTS
 from sim.scenario.models import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
@@ -85,9 +85,9 @@ class Conditions:
     def segment_table(self, base: np.ndarray, t: float) -> np.ndarray:
         """The kernels' per-segment table for a tick starting at t."""
         table = base.copy()
-        table[:, tick.SEG_CUM_WEIGHT] = np.cumsum(self.mix_at(t))
-        table[-1, tick.SEG_CUM_WEIGHT] = 1.0
-        table[:, tick.SEG_STUDENT_ACCURACY] = self.accuracy_at(t)
+        table[:, layout.SEG_CUM_WEIGHT] = np.cumsum(self.mix_at(t))
+        table[-1, layout.SEG_CUM_WEIGHT] = 1.0
+        table[:, layout.SEG_STUDENT_ACCURACY] = self.accuracy_at(t)
         return table
 
     def retrain(self, snapshot_s: float, number: int) -> StudentVersion:
@@ -141,7 +141,7 @@ class Monitor:
         )
         # a verified policy alerts on the verifier's flags, others on their fallbacks
         verified = BY_NAME[scenario.router.policy].verified
-        self.field = tick.FLAGS if verified else tick.FALLBACKS
+        self.field = layout.FLAGS if verified else layout.FALLBACKS
         self.alerting = False
         self.since = 0  # the window never reaches back past the last deployment
         self.alerts = 0
@@ -152,7 +152,7 @@ class Monitor:
         """Read tick k's aggregates; raise an alert on an upward crossing."""
         lo = max(self.since, k + 1 - self.window)
         counts = self.agg.counts[lo : k + 1].sum(axis=(0, 1))
-        calls = counts[tick.CALLS]
+        calls = counts[layout.CALLS]
         rate = counts[self.field] / calls if calls > 0 else 0.0
         self.rate[k] = rate
         if rate > self.threshold and not self.alerting:

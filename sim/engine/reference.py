@@ -21,7 +21,7 @@ from sim.clock import DAY_S, HOUR_S, MINUTE_S, MONTH_S
 from sim.engine import lifecycle, replay
 from sim.engine.aggregates import Aggregates
 from sim.engine.control import replication_streams, teacher_outages
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import LATENCY_BINS, histogram_quantile, latency_bin
 from sim.engine.parameters import KernelParameters
 from sim.engine.traffic import rate
@@ -142,7 +142,7 @@ class ReferenceRun:
         while end < horizon:  # a tick's worth of the file at a time
             end = min(end + self.s.scenario.tick_s, horizon)
             for row in trace.take(end):
-                yield self.env.timeout(row[tick.REPLAY_TIME] - self.env.now)
+                yield self.env.timeout(row[layout.REPLAY_TIME] - self.env.now)
                 copies = whole + int(self.rng.random() < multiplier - whole)
                 for _ in range(copies):
                     self.env.process(self.request(row))
@@ -235,7 +235,7 @@ class ReferenceRun:
         if call.policy.uses_student:
             yield from self._ask_student(call)
         if call.fallback is not None and call.policy.escalates:
-            call.counts[tick.FALLBACKS] += 1
+            call.counts[layout.FALLBACKS] += 1
         if call.fallback is not None:
             yield from self._fall_back(call)
         if call.source == "student":
@@ -250,32 +250,32 @@ class ReferenceRun:
         s, rng, env = self.s, self.rng, self.env
         arrival = env.now
         k = min(int(arrival // s.scenario.tick_s), self.agg.ticks - 1)
-        cumulative = self.table[:, tick.SEG_CUM_WEIGHT]
-        if given is not None and given[tick.REPLAY_SEGMENT] >= 0:
-            i = int(given[tick.REPLAY_SEGMENT])
+        cumulative = self.table[:, layout.SEG_CUM_WEIGHT]
+        if given is not None and given[layout.REPLAY_SEGMENT] >= 0:
+            i = int(given[layout.REPLAY_SEGMENT])
         else:
             u = rng.random()
             i = min(int(np.searchsorted(cumulative, u, side="right")), len(cumulative) - 1)
         seg: Segment = s.segments[i]
-        student_accuracy = self.table[i, tick.SEG_STUDENT_ACCURACY]
+        student_accuracy = self.table[i, layout.SEG_STUDENT_ACCURACY]
         tokens_in = np.floor(draw(seg.tokens_in, rng))
         tokens_out = np.floor(draw(seg.tokens_out, rng))
-        if given is not None and given[tick.REPLAY_TOKENS_IN] >= 0:
-            tokens_in = given[tick.REPLAY_TOKENS_IN]
-        if given is not None and given[tick.REPLAY_TOKENS_OUT] >= 0:
-            tokens_out = given[tick.REPLAY_TOKENS_OUT]
+        if given is not None and given[layout.REPLAY_TOKENS_IN] >= 0:
+            tokens_in = given[layout.REPLAY_TOKENS_IN]
+        if given is not None and given[layout.REPLAY_TOKENS_OUT] >= 0:
+            tokens_out = given[layout.REPLAY_TOKENS_OUT]
         teacher_usd = (
             tokens_in * s.teacher.input_usd_per_mtok + tokens_out * s.teacher.output_usd_per_mtok
         ) / 1e6
         teacher_correct = rng.random() < seg.teacher_accuracy
         student_correct = rng.random() < student_accuracy
         counts, values = self.agg.counts[k, i], self.agg.values[k]
-        counts[tick.CALLS] += 1
-        counts[tick.TEACHER_ERRORS] += not teacher_correct
-        counts[tick.STUDENT_ERRORS] += not student_correct
-        values[tick.TEACHER_ONLY_USD] += teacher_usd
-        values[tick.TOKENS_IN] += tokens_in
-        values[tick.TOKENS_OUT] += tokens_out
+        counts[layout.CALLS] += 1
+        counts[layout.TEACHER_ERRORS] += not teacher_correct
+        counts[layout.STUDENT_ERRORS] += not student_correct
+        values[layout.TEACHER_ONLY_USD] += teacher_usd
+        values[layout.TOKENS_IN] += tokens_in
+        values[layout.TOKENS_OUT] += tokens_out
         policy = BY_NAME[s.router.policy]
         router = s.router
         return _Call(
@@ -312,7 +312,7 @@ class ReferenceRun:
             and self.teacher_up(call.arrival)
         ):
             call.fallback = "teacher"
-            call.counts[tick.BYPASSES] += 1
+            call.counts[layout.BYPASSES] += 1
             return
         heapq.heapreplace(self.slot_free, call.arrival + projected + service)
         if call.policy.teacher_in_parallel:
@@ -336,16 +336,16 @@ class ReferenceRun:
             yield env.timeout(service)
         self._pool_changes(-1)
         assert abs(call.wait - projected) < 1e-6, "the pool is not FIFO"
-        call.counts[tick.STUDENT_CALLS] += 1
-        values[tick.WAIT_SUM] += call.wait
+        call.counts[layout.STUDENT_CALLS] += 1
+        values[layout.WAIT_SUM] += call.wait
         # only the part served before the horizon (the rest is the backlog)
         horizon = self.s.horizon_s
-        values[tick.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
-        values[tick.SOJOURN_SUM] += env.now - call.arrival
+        values[layout.BUSY_S] += min(env.now, horizon) - min(env.now - service, horizon)
+        values[layout.SOJOURN_SUM] += env.now - call.arrival
         if call.policy.verified:
             assert s.verifier is not None
             yield env.timeout(draw(s.verifier.latency_s, self.rng))
-            values[tick.VERIFIER_USD] += s.verifier.usd_per_call
+            values[layout.VERIFIER_USD] += s.verifier.usd_per_call
 
     def _fall_back(self, call: _Call) -> Any:
         """Send the call to the teacher or a person and wait for them, or for the deadline."""
@@ -354,8 +354,8 @@ class ReferenceRun:
         human: dict[str, Any] = {}
         if call.fallback == "human":
             job = env.process(self.human_review(human))
-            call.values[tick.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
-            call.counts[tick.HUMAN_REVIEWS] += 1
+            call.values[layout.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
+            call.counts[layout.HUMAN_REVIEWS] += 1
         else:
             job = call.ensemble_teacher or env.process(
                 self.teacher_call(call.tokens_out, call.teacher, call.latest)
@@ -373,21 +373,21 @@ class ReferenceRun:
         s, router, teacher = self.s, self.s.router, call.teacher
         counts, values, fallback = call.counts, call.values, call.fallback
         if fallback == "teacher" and teacher["start"] is not None:
-            values[tick.TEACHER_USD] += call.teacher_usd
-            values[tick.TEACHER_CALLS] += 1
-            values[tick.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
+            values[layout.TEACHER_USD] += call.teacher_usd
+            values[layout.TEACHER_CALLS] += 1
+            values[layout.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
         if fallback == "human" and "start" in human:
-            values[tick.HUMAN_WAIT_SUM] += human["start"] - (call.student_at or call.arrival)
+            values[layout.HUMAN_WAIT_SUM] += human["start"] - (call.student_at or call.arrival)
         if fallback == "teacher" and teacher.get("too_late"):
-            counts[tick.ABANDONED] += 1
+            counts[layout.ABANDONED] += 1
             fail = call.student_at is None or router.on_deadline == "fail"
             call.source = "none" if fail else "student"
         elif fallback == "teacher" and job.processed and teacher["start"] is None:
-            counts[tick.UNAVAILABLE] += 1
+            counts[layout.UNAVAILABLE] += 1
             fail = call.student_at is None or s.teacher.on_teacher_unavailable == "fail"
             call.source = "none" if fail else "student"
         elif not job.processed:
-            counts[tick.ABANDONED] += 1
+            counts[layout.ABANDONED] += 1
             fail = call.student_at is None or router.on_deadline == "fail"
             call.source = "none" if fail else "student"
         else:
@@ -407,16 +407,16 @@ class ReferenceRun:
         if call.policy.teacher_in_parallel and call.student_at is not None:
             call.first = min(call.student_at, answered_at) - call.arrival
         if call.source == "none":
-            counts[tick.FAILED] += 1
+            counts[layout.FAILED] += 1
         else:
             self._check_answer(call)
-            values[tick.LATENCY_SUM] += latency
-            values[tick.ANSWERED] += 1
-            values[tick.LATENCY_MAX] = max(values[tick.LATENCY_MAX], latency)
+            values[layout.LATENCY_SUM] += latency
+            values[layout.ANSWERED] += 1
+            values[layout.LATENCY_MAX] = max(values[layout.LATENCY_MAX], latency)
             self.tick_hists[k, latency_bin(latency)] += 1
             call.first = latency if call.first is None else call.first
         if call.first is not None:
-            values[tick.FIRST_MAX] = max(values[tick.FIRST_MAX], call.first)
+            values[layout.FIRST_MAX] = max(values[layout.FIRST_MAX], call.first)
             self.first_hists[k, latency_bin(call.first)] += 1
 
     def _check_answer(self, call: _Call) -> None:
@@ -425,17 +425,17 @@ class ReferenceRun:
         monitoring = s.monitoring
         audited = monitoring is not None and rng.random() < monitoring.audit_rate
         if audited:
-            counts[tick.AUDITED] += 1
-            counts[tick.AUDITED_ERRORS] += not call.final_correct
+            counts[layout.AUDITED] += 1
+            counts[layout.AUDITED_ERRORS] += not call.final_correct
         if call.source == "student":
             for j, output in enumerate(s.secondary):
                 self.agg.secondary_silent[call.k, j] += rng.random() >= output.student_quality
-        counts[tick.ERRORS] += not call.final_correct
-        counts[tick.SILENT] += call.source == "student" and not call.student_correct
+        counts[layout.ERRORS] += not call.final_correct
+        counts[layout.SILENT] += call.source == "student" and not call.student_correct
         if call.policy.teacher_in_parallel and call.source == "teacher":
-            counts[tick.OVERRIDES] += not (call.student_correct and call.teacher_correct)
+            counts[layout.OVERRIDES] += not (call.student_correct and call.teacher_correct)
         if router.deadline_s > 0 and call.latency <= router.deadline_s + 1e-9:
-            counts[tick.SLO_MET] += 1
+            counts[layout.SLO_MET] += 1
 
     def _sample(self, call: _Call) -> None:
         """Append the call's row to the calls sample."""
@@ -470,7 +470,7 @@ class ReferenceRun:
         self._pool_changes(0)
         for k in range(self.agg.ticks):
             self.agg.latency_p99_s[k] = histogram_quantile(
-                self.tick_hists[k], 0.99, self.agg.values[k, tick.LATENCY_MAX]
+                self.tick_hists[k], 0.99, self.agg.values[k, layout.LATENCY_MAX]
             )
         self.agg.histogram[:] = self.tick_hists.sum(axis=0)
         self.agg.first_histogram[:] = self.first_hists.sum(axis=0)
@@ -505,7 +505,7 @@ def _verify(
     """Below the threshold, or flagged by the verifier, the call goes to on_flag."""
     assert run.s.verifier is not None
     if confidence < t or run.verifier_flags(seg, right, confidence):
-        counts[tick.FLAGS] += 1
+        counts[layout.FLAGS] += 1
         return run.s.verifier.on_flag
     return None
 

@@ -24,7 +24,7 @@ import numpy as np
 from sim.clock import DAY_S
 from sim.data import traces as trace_file
 from sim.data.formats import FORMATS
-from sim.engine.kernels.tick import (
+from sim.engine.kernels.layout import (
     REPLAY_FIELDS,
     REPLAY_SEGMENT,
     REPLAY_TIME,

@@ -9,7 +9,6 @@ import numpy as np
 from sim.engine.kernels.arrivals import rate_at, rate_bound, rate_floor
 from sim.engine.kernels.flags import kernel, step
 from sim.engine.kernels.histogram import latency_bin
-from sim.engine.kernels.layout import *  # noqa: F403  (callers still read the layouts through tick)
 from sim.engine.kernels.layout import (
     ABANDONED,
     ANSWERED,

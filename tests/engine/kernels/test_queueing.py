@@ -17,7 +17,7 @@ from scipy import stats
 
 from sim.analysis.metrics import summarize
 from sim.engine.control import run_fast
-from sim.engine.kernels import tick
+from sim.engine.kernels import layout
 from sim.engine.reference import run_reference
 from sim.scenario.loading import validate
 from sim.scenario.models import Scenario
@@ -140,7 +140,7 @@ def test_littles_law_on_the_pool():
     # on every sample path, ∫ N(t) dt equals the sum of the sojourns (all requests leave)
     for agg in reference:
         area = agg.pool_mean_occupancy * s.horizon_s
-        assert area == pytest.approx(agg.values[:, tick.SOJOURN_SUM].sum(), rel=1e-9)
+        assert area == pytest.approx(agg.values[:, layout.SOJOURN_SUM].sum(), rel=1e-9)
 
     occupancy_mean = float(occupancy.mean())
     occupancy_var = float(occupancy.var(ddof=1)) / reps
