@@ -187,10 +187,11 @@ class DataPlane:
             p.models,
             tables.spec,
             tables.table,
+            p.outages,
+            p.secondary_quality,
             self.free_at,
             self.reviewers_free_at,
             self.minute_ring,
-            p.outages,
             self.state,
             self.pending,
             self.sample_every,
@@ -199,7 +200,6 @@ class DataPlane:
             self.tick_hist,
             self.tick_first_hist,
             agg.secondary_silent[k],
-            p.secondary_quality,
             sample,
         )
         self.kernel_s += time.perf_counter() - started

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 
 from sim.clock import DAY_S, HOUR_S
-from sim.engine.kernels.layout import BASE_UNIFORMS, MODEL, SEGMENT
+from sim.engine.kernels.layout import BASE_UNIFORMS, MODEL, SEGMENT, ModelParams
 from sim.engine.kernels.routing import POLICY_CODES
 from sim.engine.traffic import rate_params
 from sim.scenario.distributions import STANDARD_NORMAL, QuantileTables, build_tables
@@ -23,7 +23,7 @@ class KernelParameters:
     policy: int
     traffic: np.ndarray
     segments: np.ndarray  # float64[S, SEG_FIELDS] (sim.engine.kernels.layout.SEGMENT)
-    models: np.ndarray  # float64[MODEL_FIELDS] (sim.engine.kernels.layout.MODEL)
+    models: ModelParams  # the MODEL fields by name (sim.engine.kernels.layout)
     tables: QuantileTables
     slots: int
     reviewers: int  # size of the reviewers' FIFO pool (1 when unlimited: then unused)
@@ -59,7 +59,7 @@ class KernelParameters:
             policy=POLICY_CODES[scenario.router.policy],
             traffic=rate_params(scenario.traffic),
             segments=table,
-            models=np.array(MODEL.pack({**model, **latents})),
+            models=ModelParams(*MODEL.pack({**model, **latents})),
             tables=build_tables(dists),
             slots=scenario.student.servers * scenario.student.concurrency,
             reviewers=max(reviewers, 1),

@@ -3,15 +3,17 @@
 A kernel reads its arrays through plain integer constants (numba folds a global int into the
 code, so a named slot costs nothing); each constant here is looked up by name in its layout, so a
 slot's position is written in exactly one place: the order of its tuple. The polars column names
-(sim.analysis.metrics, sim.runner) come from the same tuples, and
-tests/engine/kernels/test_tick_layout.py checks that
-every name has exactly one constant and every constant is used.
+(sim.analysis.metrics, sim.runner) come from the same tuples. The model's parameters and a call's
+Draw and Route are named tuples built from their layouts' names, read by attribute (m.deadline_s,
+draw.segment). tests/engine/kernels/test_tick_layout.py checks that every name has exactly one
+constant (or is read by attribute) and every constant is used.
 
 This module imports nothing but the standard library, so the kernels stay free of pydantic.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 
 
@@ -198,9 +200,9 @@ SEG_TOKENS_IN = SEGMENT["tokens_in"]
 SEG_TOKENS_OUT = SEGMENT["tokens_out"]
 SEG_FIELDS = SEGMENT.size
 
-# the scenario's models and router: model_params[*], built by name in sim.engine.parameters.
-# Distribution
-# ids (dist_*), flags (0 or 1) and uniform columns (col_*, 0 when absent) are stored as floats.
+# the scenario's models and router, built by name in sim.engine.parameters and handed to the
+# kernel as a ModelParams named tuple (read as m.deadline_s, ...). Distribution ids (dist_*), flags
+# (0 or 1) and uniform columns (col_*, 0 when absent) are stored as floats.
 MODEL = Layout(
     "model",
     (
@@ -238,39 +240,8 @@ MODEL = Layout(
         "horizon_s",  # the end of simulated time: student work after it is backlog
     ),
 )
-STUDENT_SERVICE = MODEL["dist_student_service"]
-STUDENT_S_PER_TOKEN = MODEL["student_s_per_token"]
-TEACHER_LATENCY = MODEL["dist_teacher_latency"]
-TEACHER_S_PER_TOKEN = MODEL["teacher_s_per_token"]
-USD_PER_TOKEN_IN = MODEL["usd_per_token_in"]
-USD_PER_TOKEN_OUT = MODEL["usd_per_token_out"]
-VERIFIER_RECALL = MODEL["verifier_recall"]
-VERIFIER_RECALL_Z = MODEL["verifier_recall_z"]
-VERIFIER_FPR = MODEL["verifier_fpr"]
-VERIFIER_RHO = MODEL["verifier_rho"]
-VERIFIER_USD_PER_CALL = MODEL["verifier_usd_per_call"]
-VERIFIER_LATENCY = MODEL["dist_verifier_latency"]
-ON_FLAG_HUMAN = MODEL["on_flag_human"]
-HUMAN_USD_PER_REVIEW = MODEL["human_usd_per_review"]
-HUMAN_REVIEW = MODEL["dist_human_review"]
-HUMAN_ACCURACY = MODEL["human_accuracy"]
-DEADLINE_S = MODEL["deadline_s"]
-DEADLINE_FAILS = MODEL["deadline_fails"]
-BYPASS_S = MODEL["bypass_s"]
-RATE_LIMIT_PER_MIN = MODEL["rate_limit_per_min"]
-UNAVAILABLE_FAILS = MODEL["unavailable_fails"]
-NORMAL = MODEL["dist_normal"]
-REVIEWER_POOL = MODEL["reviewer_pool"]
-COL_VERIFIER = MODEL["col_verifier"]
-COL_VERIFIER_LATENCY = MODEL["col_verifier_latency"]
-COL_HUMAN_REVIEW = MODEL["col_human_review"]
-COL_HUMAN_CORRECT = MODEL["col_human_correct"]
-COL_AUDIT = MODEL["col_audit"]
-COL_SECONDARY = MODEL["col_secondary"]
-N_SECONDARY = MODEL["n_secondary"]
-AUDIT_RATE = MODEL["audit_rate"]
-HORIZON_S = MODEL["horizon_s"]
 MODEL_FIELDS = MODEL.size
+ModelParams = namedtuple("ModelParams", MODEL.names)
 
 # carried across ticks: state[*] (int64)
 STATE = Layout(
@@ -294,50 +265,45 @@ STATE_CLAMPED = STATE["clamped"]
 STATE_STOP = STATE["stop"]
 STATE_FIELDS = STATE.size
 
-# one call between its arrival and its settlement: call[*], also a pending heap's row
-# (sim.engine.kernels.pending keys the heap on slot 0, the ready time)
-MAX_SECONDARY = 16
-CALL = Layout(
-    "call",
+# one call between its arrival and its settlement, in two named tuples of floats: its Draw (what
+# the call is) and its Route (what the router decided). A deferred call waits in the pending heap
+# as one row: the Route's fields, the Draw's, then its secondary outputs' latents
+# (sim.engine.kernels.pending keys the heap on the first slot, the ready time).
+ROUTE = Layout(
+    "route",
     (
         "ready",  # when the fallback can start: the pending heap's key
+        "student_at",  # when the student's answer can be returned (-1: none)
+        "fallback",  # SOURCE_* of who is asked after or beside the student
+        "confidence",
+        "wait",  # the student queue's wait
+        "fell_back",  # 1: counted as a fallback (cascade and verify)
+    ),
+)
+DRAW = Layout(
+    "draw",
+    (
         "arrival",
         "segment",
-        "student_at",  # when the student's answer can be returned (-1: none)
-        "student_correct",
+        "index",  # the call's index in the stream (for the per-call sample)
+        "student_correct",  # 1 or 0
         "teacher_correct",
-        "fallback",  # SOURCE_* of who is asked after or beside the student
+        "tokens_in",
         "tokens_out",
         "teacher_usd",
-        "u_teacher_latency",
+        "u_teacher_latency",  # the latents only a settlement reads
         "u_human_review",
         "u_human_correct",
-        "confidence",
-        "wait",
-        "index",  # the call's index in the stream (for the per-call sample)
-        "fell_back",
         "u_audit",
-        "u_secondary",  # MAX_SECONDARY slots
     ),
-    tail=MAX_SECONDARY,
 )
+Route = namedtuple("Route", ROUTE.names)
+Draw = namedtuple("Draw", DRAW.names)
+ROUTE_FIELDS = ROUTE.size
+DRAW_FIELDS = DRAW.size
+MAX_SECONDARY = 16
+CALL = Layout("call", (*ROUTE.names, *DRAW.names, "u_secondary"), tail=MAX_SECONDARY)
 R_READY = CALL["ready"]
-R_ARRIVAL = CALL["arrival"]
-R_SEGMENT = CALL["segment"]
-R_STUDENT_AT = CALL["student_at"]
-R_STUDENT_CORRECT = CALL["student_correct"]
-R_TEACHER_CORRECT = CALL["teacher_correct"]
-R_FALLBACK = CALL["fallback"]
-R_TOKENS_OUT = CALL["tokens_out"]
-R_TEACHER_USD = CALL["teacher_usd"]
-R_U_TEACHER_LATENCY = CALL["u_teacher_latency"]
-R_U_HUMAN_REVIEW = CALL["u_human_review"]
-R_U_HUMAN_CORRECT = CALL["u_human_correct"]
-R_CONFIDENCE = CALL["confidence"]
-R_WAIT = CALL["wait"]
-R_INDEX = CALL["index"]
-R_FELL_BACK = CALL["fell_back"]
-R_U_AUDIT = CALL["u_audit"]
 R_U_SECONDARY = CALL["u_secondary"]
 REC_FIELDS = CALL.size
 
@@ -349,4 +315,6 @@ REPLAY_TOKENS_OUT = REPLAY["tokens_out"]
 REPLAY_SEGMENT = REPLAY["segment"]
 REPLAY_FIELDS = REPLAY.size
 
-LAYOUTS = (UNIFORMS, COUNTS, VALUES, SAMPLE, SEGMENT, MODEL, STATE, CALL, REPLAY)
+LAYOUTS = (UNIFORMS, COUNTS, VALUES, SAMPLE, SEGMENT, MODEL, STATE, ROUTE, DRAW, CALL, REPLAY)
+# the layouts the kernels read as named tuples (m.deadline_s, draw.segment), not through constants
+NAMED_TUPLES = (MODEL, ROUTE, DRAW)

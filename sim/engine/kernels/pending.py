@@ -3,8 +3,9 @@ pool): a min-heap of request records keyed by the time they become ready, so the
 granted in the order calls reach it, not the order they arrived."""
 
 from sim.engine.kernels.flags import step
+from sim.engine.kernels.layout import R_READY
 
-KEY = 0  # record column holding the ready time
+KEY = R_READY  # the record column holding the ready time
 
 
 @step
