@@ -357,6 +357,7 @@ def segment_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, dict[
             "fallback_rate": share(counts[i, layout.FALLBACKS]),
             "error_rate": share(counts[i, layout.ERRORS]),
             "silent_failure_rate": share(counts[i, layout.SILENT]),
+            "failed_rate": share(counts[i, layout.FAILED]),
         }
     return out
 
