@@ -213,8 +213,10 @@ def test_engines_agree_on_priced_failures():
         "risk_adjusted_savings_usd",
     }
     assert must_compare <= relative_se.keys(), must_compare - relative_se.keys()
-    # tight enough that a 1% bias in the failure cost would fail the comparison
-    assert relative_se["cost.failure_usd"] < 0.01 / 4.5
+    # the comparison resolves a bias of about 5% (4.5 standard errors of ~1%; the reference
+    # engine's speed sets it). Finer biases are held by the exact identity above on the per-
+    # segment counts, whose agreement between engines test_engines_agree checks per call.
+    assert relative_se["cost.failure_usd"] < 0.012
 
 
 TONE = '[{name = "tone", student_quality = 0.9, teacher_quality = 0.95, wrong_answer_usd = -1}]'
