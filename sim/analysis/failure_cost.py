@@ -41,13 +41,6 @@ class FailurePrices:
     failed_call_usd: np.ndarray  # float64[segments]
     secondary_usd: np.ndarray  # float64[secondary outputs]
 
-    @property
-    def any(self) -> bool:
-        """Whether any failure has a price."""
-        return bool(
-            self.wrong_answer_usd.any() or self.failed_call_usd.any() or self.secondary_usd.any()
-        )
-
 
 def prices(scenario: Scenario) -> FailurePrices:
     """Each segment's prices (its own, else the [economics] defaults) and each output's."""
