@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import results
-from sim.analysis import metrics
+from sim.analysis import failure_cost, metrics
 from sim.clock import DAY_S
 from sim.engine.aggregates import Aggregates
 from sim.engine.control import run_fast
@@ -167,6 +167,25 @@ SUMMARY_ROWS = (  # (label, summary key): each printed by its metric's formatter
     ("alerts", "alerts"),
     ("retrainings", "retrains"),
 )
+RISK_ROWS = {  # after a plain figure, its risk-adjusted twin, when failures are priced
+    "cost.total_usd": (
+        ("  priced failures", "cost.failure_usd"),
+        ("  risk-adjusted total", "risk_adjusted_total_usd"),
+    ),
+    "teacher_only_cost_usd": (("  risk-adjusted", "teacher_only_risk_adjusted_usd"),),
+    "savings_usd": (("  risk-adjusted", "risk_adjusted_savings_usd"),),
+    "break_even_day": (("  risk-adjusted", "risk_adjusted_break_even_day"),),
+}
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run table's (label, key) rows, with the risk-adjusted ones when failures are priced."""
+    priced = failure_cost.shown(summary)
+    return [
+        row
+        for plain in SUMMARY_ROWS
+        for row in (plain, *(RISK_ROWS.get(plain[1], ()) if priced else ()))
+    ]
 
 
 def print_summary(summary: dict[str, Any], directory: Path) -> None:
@@ -181,15 +200,17 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
-    for label, key in SUMMARY_ROWS:
-        value = summary["cost"]["total_usd"] if key == "cost.total_usd" else summary.get(key)
+    for label, key in summary_rows(summary):
+        value = summary["cost"][key[5:]] if key.startswith("cost.") else summary.get(key)
         interval = ci.get(key)
         table.add_row(
             label, for_metric(key)(value, 0), metric_band(key, *interval) if interval else ""
         )
     console.print(table)
     cost = summary["cost"]
-    parts = ", ".join(f"{k.removesuffix('_usd')} {money(v)}" for k, v in cost.items() if v)
+    parts = ", ".join(
+        f"{k.removesuffix('_usd')} {money(v)}" for k, v in cost.items() if v and k != "failure_usd"
+    )
     console.print(f"cost terms: {parts}")
     plan = summary["planned"]
     verdict = "distillation wins" if plan["distill_wins"] else "the teacher wins"

@@ -8,6 +8,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.formatting import money
 from sim.scenario.loading import validate
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ticket-triage.toml"
@@ -21,14 +22,18 @@ SUMMARY_KEYS = {
     "queue_wait_mean_s", "student_utilization", "override_rate", "failed_rate", "cost",
     "cost_per_call_usd", "teacher_only_cost_usd", "savings_usd", "savings_ratio",
     "break_even_day", "alerts", "retrains", "observed_error_rate", "planned", "segments", "ci95",
+    "risk_adjusted_total_usd", "teacher_only_risk_adjusted_usd", "risk_adjusted_savings_usd",
+    "risk_adjusted_break_even_day",
 }  # fmt: skip
 COST_KEYS = {
     "student_gpu_usd", "teacher_usd", "verifier_usd", "human_usd", "fixed_usd",
-    "retraining_usd", "audit_usd", "total_usd",
+    "retraining_usd", "audit_usd", "total_usd", "failure_usd",
 }  # fmt: skip
 TIMESERIES_COLUMNS = {
     "replication", "tick", "time_s", "calls", "fallback_rate", "error_rate",
-    "silent_failure_rate", "cost_usd", "latency_p99_s", "student_version",
+    "silent_failure_rate", "cost_usd", "latency_p99_s", "student_version", "failure_usd",
+    "teacher_only_failure_usd", "cumulative_risk_adjusted_cost_usd",
+    "cumulative_teacher_only_risk_adjusted_usd",
 }  # fmt: skip
 
 
@@ -114,3 +119,23 @@ def test_reference_engine_from_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["engine"] == "reference" and summary["calls"] > 0
+
+
+def test_the_table_shows_risk_adjusted_figures_only_when_failures_are_priced(tmp_path):
+    plain = run("--out", str(tmp_path / "plain"))
+    assert plain.exit_code == 0, plain.output
+    assert "risk-adjusted" not in plain.stdout and "priced failures" not in plain.stdout
+    priced = run("--out", str(tmp_path / "priced"), "--set", "economics.wrong_answer_usd=2")
+    assert priced.exit_code == 0, priced.output
+    summary = json.loads((tmp_path / "priced" / "summary.json").read_text())
+    lines = priced.stdout.splitlines()
+    # each risk-adjusted figure right below its plain one, as summary.json has it
+    for plain_label, label, key in (
+        ("total cost", "risk-adjusted total", "risk_adjusted_total_usd"),
+        ("teacher-only cost", "risk-adjusted", "teacher_only_risk_adjusted_usd"),
+        ("savings ", "risk-adjusted", "risk_adjusted_savings_usd"),
+    ):
+        at = next(i for i, line in enumerate(lines) if f"│ {plain_label}" in line)
+        below = lines[at + 1 : at + 3]
+        row = next(line for line in below if f"│   {label} " in line)
+        assert money(summary[key]) in row, (label, row)

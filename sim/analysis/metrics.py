@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import economics, extremes, verdict
+from sim.analysis import economics, extremes, failure_cost, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -45,6 +45,10 @@ SCALAR_METRICS = (
     "savings_usd",
     "savings_ratio",
     "break_even_day",
+    "risk_adjusted_total_usd",
+    "teacher_only_risk_adjusted_usd",
+    "risk_adjusted_savings_usd",
+    "risk_adjusted_break_even_day",
     "alerts",
     "retrains",
     "observed_error_rate",
@@ -93,6 +97,7 @@ def tick_frame(scenario: Scenario, aggs: list[Aggregates]) -> pl.DataFrame:
                 else np.zeros(agg.ticks)
             ),
             **costs,
+            **failure_cost.tick_failure_costs(scenario, agg),
         }
         frames.append(pl.DataFrame(columns))
     return pl.concat(frames)
@@ -140,6 +145,12 @@ def _cumulative(raw: pl.DataFrame, column: str) -> pl.Series:
     return pl.Series(column, out)
 
 
+def _cumulative_sum(raw: pl.DataFrame, cost: str, failures: str) -> pl.Series:
+    """A cost plus its priced failures, summed per tick and then cumulated like `_cumulative`."""
+    both = raw.select((pl.col(cost) + pl.col(failures)).alias(cost), "replication")
+    return _cumulative(both, cost)
+
+
 def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
     """The published timeseries: rates per tick, cost per tick and cumulative costs.
 
@@ -165,6 +176,12 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("total_usd").alias("cost_usd"),
             _cumulative(raw, "total_usd").alias("cumulative_cost_usd"),
             _cumulative(raw, "teacher_only_usd").alias("cumulative_teacher_only_usd"),
+            _cumulative_sum(raw, "total_usd", "failure_usd").alias(
+                "cumulative_risk_adjusted_cost_usd"
+            ),
+            _cumulative_sum(raw, "teacher_only_usd", "teacher_only_failure_usd").alias(
+                "cumulative_teacher_only_risk_adjusted_usd"
+            ),
             pl.col("latency_p99_s").fill_nan(None),
         )
         .select(
@@ -188,6 +205,10 @@ def timeseries(raw: pl.DataFrame) -> pl.DataFrame:
             "teacher_only_usd",
             "cumulative_cost_usd",
             "cumulative_teacher_only_usd",
+            "failure_usd",
+            "teacher_only_failure_usd",
+            "cumulative_risk_adjusted_cost_usd",
+            "cumulative_teacher_only_risk_adjusted_usd",
         )
     )
 
@@ -217,10 +238,12 @@ def _costs(scenario: Scenario, raw: pl.DataFrame, row: dict) -> dict[str, Any]:
     calls = row["calls"]
     cost = {name: row[name] for name in economics.COST_TERMS}
     cost["total_usd"] = row["total_usd"]
+    cost["failure_usd"] = row["failure_usd"]
     teacher_only = row["teacher_only_usd"]
     series = raw.filter(pl.col("replication") == row["replication"]).sort("tick")
     end_s = np.append(series["time_s"].to_numpy(), scenario.horizon_s)
     return {
+        **failure_cost.risk_adjusted(row, series, end_s),
         "cost": cost,
         "cost_per_call_usd": cost["total_usd"] / calls if calls > 0 else math.nan,
         "teacher_only_cost_usd": teacher_only,
@@ -334,6 +357,7 @@ def segment_table(scenario: Scenario, aggs: list[Aggregates]) -> dict[str, dict[
             "fallback_rate": share(counts[i, layout.FALLBACKS]),
             "error_rate": share(counts[i, layout.ERRORS]),
             "silent_failure_rate": share(counts[i, layout.SILENT]),
+            "failed_rate": share(counts[i, layout.FAILED]),
         }
     return out
 
@@ -383,7 +407,7 @@ def summarize(
         if interval is not None:
             ci[name] = interval
     cost = {}
-    for name in (*economics.COST_TERMS, "total_usd"):
+    for name in (*economics.COST_TERMS, "total_usd", "failure_usd"):
         mean, interval = mean_and_ci([r["cost"][name] for r in reps])
         cost[name] = _clean(mean)
         if interval is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from sim.analysis import failure_cost
 from sim.formatting import count, days, for_metric, metric_band, money, share
 from sim.report.loading import Run
 from sim.report.series import teacher_error
@@ -27,6 +28,13 @@ COST_LABELS = {
     "retraining_usd": "retraining",
     "audit_usd": "audits (labelled calls)",
 }
+RISK_ADJUSTED = (  # shown after the plain figures when failures are priced
+    ("priced failures (wrong answers, failed calls)", "cost.failure_usd"),
+    ("total, risk-adjusted", "risk_adjusted_total_usd"),
+    ("teacher only, risk-adjusted", "teacher_only_risk_adjusted_usd"),
+    ("savings, risk-adjusted", "risk_adjusted_savings_usd"),
+    ("break-even day, risk-adjusted", "risk_adjusted_break_even_day"),
+)
 Row = tuple[str, str, str]  # label, value, 95% interval ("" without one)
 
 
@@ -194,7 +202,8 @@ def _row(summary: dict[str, Any], label: str, key: str) -> Row:
     band = (summary.get("ci95") or {}).get(key)
     value = summary["cost"].get(key.removeprefix("cost.")) if key.startswith("cost.") else None
     value = summary.get(key) if value is None else value
-    shown = "never" if key == "break_even_day" and value is None else for_metric(key)(value, 0)
+    never = key.endswith("break_even_day") and value is None
+    shown = "never" if never else for_metric(key)(value, 0)
     return (label, shown, metric_band(key, *band) if band else "")
 
 
@@ -215,6 +224,8 @@ def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
             ("break-even day", "break_even_day"),
         )
     ]
+    if failure_cost.shown(summary):
+        money_rows += [_row(summary, label, key) for label, key in RISK_ADJUSTED]
     quality = [
         _row(summary, label, key)
         for label, key in (

@@ -78,6 +78,10 @@ class Secondary(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$", description="unique name")
     student_quality: Probability = Field(description="share of the student's outputs that are good")
     teacher_quality: Probability = Field(description="share of the teacher's outputs that are good")
+    wrong_answer_usd: Price = Field(
+        0.0,
+        description="what one bad student output accepted with its main answer costs (≤ 1e6)",
+    )
 
 
 class Monitoring(Strict):

@@ -126,6 +126,16 @@ class Segment(Strict):
     confidence_correct: Distribution = Field(description="student confidence when right, on [0, 1]")
     confidence_wrong: Distribution = Field(description="student confidence when wrong, on [0, 1]")
     in_training: bool = Field(True, description="did the first student see this segment?")
+    wrong_answer_usd: Price | None = Field(
+        None,
+        description="what one wrong answer returned as normal costs the business, whoever gave "
+        "it (≤ 1e6; default: economics.wrong_answer_usd)",
+    )
+    failed_call_usd: Price | None = Field(
+        None,
+        description="what one call that got no answer costs (≤ 1e6; default: "
+        "economics.failed_call_usd)",
+    )
 
     @field_validator("tokens_in", "tokens_out")
     @classmethod
@@ -252,6 +262,15 @@ class Economics(Strict):
         0.0, description="M per 30-day month, accrued tick by tick (≤ 1e12)"
     )
     engineer_day_usd: Price = Field(0.0, description="price of one engineer day (≤ 1e6)")
+    wrong_answer_usd: Price = Field(
+        0.0,
+        description="what one wrong answer returned as normal costs, for segments that set none "
+        "(≤ 1e6)",
+    )
+    failed_call_usd: Price = Field(
+        0.0,
+        description="what one call that got no answer costs, for segments that set none (≤ 1e6)",
+    )
 
 
 class Verifier(Strict):

@@ -15,12 +15,14 @@ from typer.testing import CliRunner
 
 from sim.analysis import economics
 from sim.cli import app
+from sim.formatting import money
 from sim.report import (
     FIGURE_NAMES,
     cost_series,
     daily_rates,
     event_marks,
     frontier_points,
+    key_numbers,
     latency_series,
     load_run,
     verdict,
@@ -303,3 +305,23 @@ def test_report_bad_input_exits_2(launch, tmp_path, case):
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and str(target) in lines[0] and "Traceback" not in result.output
     assert not (target / "report.html").exists()
+
+
+def test_key_numbers_add_the_risk_adjusted_figures_when_failures_are_priced(single):
+    summary = json.loads((single / "summary.json").read_text())
+    labels = [row[0] for row in key_numbers(summary)["Money"]]
+    assert not [label for label in labels if "risk-adjusted" in label]
+    priced = {**summary, "cost": {**summary["cost"], "failure_usd": 1234.5}}
+    priced |= {
+        "risk_adjusted_total_usd": summary["cost"]["total_usd"] + 1234.5,
+        "teacher_only_risk_adjusted_usd": summary["teacher_only_cost_usd"] + 4321.0,
+        "risk_adjusted_savings_usd": summary["savings_usd"] + 4321.0 - 1234.5,
+        "risk_adjusted_break_even_day": None,
+    }
+    rows = {row[0]: row[1] for row in key_numbers(priced)["Money"]}
+    assert rows["priced failures (wrong answers, failed calls)"] == "$1,234"
+    assert rows["total, risk-adjusted"] == money(priced["risk_adjusted_total_usd"])
+    assert rows["teacher only, risk-adjusted"] == money(priced["teacher_only_risk_adjusted_usd"])
+    assert rows["savings, risk-adjusted"] == money(priced["risk_adjusted_savings_usd"])
+    assert rows["break-even day, risk-adjusted"] == "never"
+    assert rows["total (distill and route)"] == money(summary["cost"]["total_usd"])  # still there
