@@ -252,6 +252,11 @@ class Economics(Strict):
         0.0, description="M per 30-day month, accrued tick by tick (≤ 1e12)"
     )
     engineer_day_usd: Price = Field(0.0, description="price of one engineer day (≤ 1e6)")
+    max_silent_failure_rate: Probability | None = Field(
+        None,
+        description="the highest share of calls that may fail silently; above it the verdict is "
+        "unsafe (unset: only the teacher's own error rate bounds it)",
+    )
 
 
 class Verifier(Strict):
