@@ -208,8 +208,8 @@ def decide(
         more = len(found) - 1
         reason = found[0].reason
         if more:
-            rules = "rule" if more == 1 else "rules"
-            reason = reason.removesuffix(".") + f" ({more} more safety {rules} fire too)."
+            rules = "rule fires" if more == 1 else "rules fire"
+            reason = reason.removesuffix(".") + f" ({more} more safety {rules} too)."
         return Decision("unsafe", reason)
     if baseline:
         return Decision(
