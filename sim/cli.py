@@ -210,28 +210,39 @@ def breakeven(
         Path | None, typer.Argument(help="Scenario TOML file (its planned values).")
     ] = None,
     calls: Annotated[float | None, typer.Option(help="N: calls over the horizon.")] = None,
-    teacher_usd: Annotated[float | None, typer.Option(help="c_t: teacher cost per call.")] = None,
-    student_usd: Annotated[
-        float | None, typer.Option(help="c_s: student cost per call (GPU and ops).")
+    teacher_usd: Annotated[
+        float | None, typer.Option(help="c_t: teacher cost per call (USD/call).")
     ] = None,
-    dataset_usd: Annotated[float | None, typer.Option(help="D: one-time dataset cost.")] = None,
-    training_usd: Annotated[float | None, typer.Option(help="T: one-time training cost.")] = None,
+    student_usd: Annotated[
+        float | None, typer.Option(help="c_s: student cost per call, GPU and ops (USD/call).")
+    ] = None,
+    dataset_usd: Annotated[
+        float | None, typer.Option(help="D: one-time dataset cost (USD).")
+    ] = None,
+    training_usd: Annotated[
+        float | None, typer.Option(help="T: one-time training cost (USD).")
+    ] = None,
+    maintenance_usd_per_month: Annotated[
+        float | None,
+        typer.Option(help="Upkeep per 30-day month (USD/month); M over the horizon is × H/30."),
+    ] = None,
     maintenance_usd: Annotated[
-        float | None, typer.Option(help="M: maintenance over the horizon.")
+        float | None, typer.Option(hidden=True, help="Refused: ambiguous (see README).")
     ] = None,
     fallback_rate: Annotated[
         float | None, typer.Option(help="q: share of calls re-routed to the fallback.")
     ] = None,
     fallback_usd: Annotated[
-        float | None, typer.Option(help="c_r: cost of one fallback call.")
+        float | None, typer.Option(help="c_r: cost of one fallback call (USD/call).")
     ] = None,
     horizon_days: Annotated[
-        float | None, typer.Option(help="H: the horizon, for the break-even day.")
+        float | None, typer.Option(help="H: the horizon the calls and upkeep span (days).")
     ] = None,
     set_: SetOption = None,
     json_: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
 ) -> None:
-    """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r): who wins, and when."""
+    """The seed's inequality N·c_t > D + T + M + N·((1−q)·c_s + q·c_r): the verdict on its money,
+    and when it breaks even."""
 
     def body() -> None:
         from sim.analysis import breakeven as be
@@ -243,11 +254,13 @@ def breakeven(
             "student_usd_per_call": student_usd,
             "dataset_usd": dataset_usd,
             "training_usd": training_usd,
-            "maintenance_usd": maintenance_usd,
+            "maintenance_usd_per_month": maintenance_usd_per_month,
             "fallback_rate": fallback_rate,
             "fallback_usd_per_call": fallback_usd,
             "horizon_days": horizon_days,
         }
+        if maintenance_usd is not None:
+            raise BadInput([be.WHOLE_HORIZON_REFUSAL])
         if file is None and set_:
             raise BadInput(
                 [f"--set: got {item!r}; expected a scenario FILE to apply it to" for item in set_]
@@ -255,7 +268,10 @@ def breakeven(
         base = be.from_scenario(load_scenario(file, list(set_ or []))) if file else None
         inputs = be.resolve(given, base)
         overridden = [name for name, value in given.items() if value is not None]
-        rep = be.report(inputs, "flags" if file is None else str(file), overridden)
+        per_month = given["maintenance_usd_per_month"]
+        if per_month is None:
+            per_month = base["maintenance_usd_per_month"] if base else 0.0
+        rep = be.report(inputs, "flags" if file is None else str(file), overridden, per_month)
         if json_:
             sys.stdout.write(json_text.dumps(rep, indent=2) + "\n")
         else:

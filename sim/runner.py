@@ -163,7 +163,7 @@ SUMMARY_ROWS = (  # (label, summary key): each printed by its metric's formatter
     ("savings", "savings_usd"),
     ("savings ratio", "savings_ratio"),
     ("cost per call", "cost_per_call_usd"),
-    ("break-even day", "break_even_day"),
+    ("break-even day (simulated)", "break_even_day"),
     ("alerts", "alerts"),
     ("retrainings", "retrains"),
 )
@@ -215,7 +215,7 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     plan = summary["planned"]
     verdict = "distillation wins" if plan["distill_wins"] else "the teacher wins"
     console.print(
-        f"planned (the seed's formula): teacher-only {money(plan['teacher_only_usd'])} vs "
+        f"planned (the plan's formula): teacher-only {money(plan['teacher_only_usd'])} vs "
         f"distill {money(plan['distill_usd'])} at q={share(plan['fallback_rate'])}: {verdict}"
     )
     gap = plan["gap"]
@@ -229,7 +229,23 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     )
     for line in summary.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {escape(line)}")
+    print_verdict(console, summary)
     console.print(f"results: {directory}", markup=False)
+
+
+VERDICT_STYLES = {"pays": "bold green", "marginal": "bold yellow", "does_not_pay": "bold red",
+                  "unsafe": "bold red"}  # fmt: skip
+
+
+def print_verdict(console: Console, decided: dict[str, Any]) -> None:
+    """The one verdict (`sim.analysis.decision`): its word and the sentence that decided it."""
+    word = decided.get("verdict")
+    if word is None:
+        return
+    style = VERDICT_STYLES.get(str(word), "bold")
+    console.print(
+        Text.assemble(("verdict: ", "bold"), (str(word), style), f" — {decided['verdict_reason']}")
+    )
 
 
 def print_scorecard(card: dict[str, Any]) -> None:
@@ -246,4 +262,5 @@ def print_scorecard(card: dict[str, Any]) -> None:
         label = ("good: " if signal["kind"] == "good" else "bad: ") + signal["name"]
         table.add_row(label, mark, Text(signal["evidence"]), signal["source"])
     console.print(table)
-    console.print(f"[bold]{escape(card['verdict'])}[/]")
+    console.print(escape(card["signals_tally"]))
+    print_verdict(console, card)

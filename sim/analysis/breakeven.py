@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.analysis import economics
+from sim.analysis import decision, economics
 from sim.analysis.inequality import Inputs, solve
+from sim.clock import DAYS_PER_MONTH
 from sim.formatting import count, days, money, share
 from sim.problems import BadInput
 from sim.scenario.models import Scenario
@@ -29,19 +30,27 @@ FLAGS = {
     "student_usd_per_call": "--student-usd",
     "dataset_usd": "--dataset-usd",
     "training_usd": "--training-usd",
-    "maintenance_usd": "--maintenance-usd",
+    "maintenance_usd_per_month": "--maintenance-usd-per-month",
     "fallback_rate": "--fallback-rate",
     "fallback_usd_per_call": "--fallback-usd",
     "horizon_days": "--horizon-days",
 }
-# Every term of the inequality is required: the seed's point is to estimate each one honestly.
-REQUIRED = tuple(name for name in FLAGS if name != "horizon_days")
+# Every term of the inequality is required: the seed's point is to estimate each one honestly. The
+# horizon too: the upkeep is given per month, and M is that rate over the horizon.
+REQUIRED = tuple(FLAGS)
+# The old flag, refused: a monthly figure read as the whole horizon's upkeep flipped answers.
+WHOLE_HORIZON_FLAG = "--maintenance-usd"
+WHOLE_HORIZON_REFUSAL = (
+    "--maintenance-usd: no longer accepted, it was ambiguous; give --maintenance-usd-per-month "
+    "(upkeep per 30-day month, USD/month) and --horizon-days H: M over the horizon is that × H/30"
+)
+QUOTED_DAY = "the plan's formula, upkeep accruing monthly"
 _COSTS = {
     "teacher_usd_per_call": "a teacher cost per call in USD ≥ 0",
     "student_usd_per_call": "a student cost per call in USD ≥ 0",
     "dataset_usd": "a one-time dataset cost in USD ≥ 0",
     "training_usd": "a one-time training cost in USD ≥ 0",
-    "maintenance_usd": "a maintenance cost over the horizon in USD ≥ 0",
+    "maintenance_usd_per_month": "a maintenance cost in USD per 30-day month ≥ 0",
     "fallback_usd_per_call": "a fallback cost per call in USD ≥ 0",
 }
 _WHAT = {
@@ -50,7 +59,6 @@ _WHAT = {
     "horizon_days": "the horizon in days, > 0",
     **_COSTS,
 }
-THIN_SAVINGS = 0.2  # the seed: real wins are 5x or 10x; under 20% is probably negative
 
 
 def problems(values: Mapping[str, float | None]) -> list[str]:
@@ -100,7 +108,7 @@ def from_scenario(scenario: Scenario) -> dict[str, float]:
         "student_usd_per_call": float(plan["student_usd_per_call"]),
         "dataset_usd": float(scenario.economics.dataset_usd),
         "training_usd": float(scenario.economics.training_usd),
-        "maintenance_usd": float(plan["maintenance_usd"]),
+        "maintenance_usd_per_month": float(scenario.economics.maintenance_usd_per_month),
         "fallback_rate": float(plan["fallback_rate"]),
         "fallback_usd_per_call": float(plan["fallback_usd_per_call"]),
         "horizon_days": float(scenario.scenario.horizon_days),
@@ -108,7 +116,9 @@ def from_scenario(scenario: Scenario) -> dict[str, float]:
 
 
 def resolve(flags: Mapping[str, float | None], base: Mapping[str, float] | None) -> Inputs:
-    """Given flags over a scenario's values (or alone); raise BadInput listing every problem."""
+    """Given flags over a scenario's values (or alone); raise BadInput listing every problem.
+
+    The upkeep comes per month; M, the inequality's upkeep over the horizon, is that × H/30."""
     found = problems(flags)
     if base is None:
         found += missing(flags)
@@ -122,40 +132,43 @@ def resolve(flags: Mapping[str, float | None], base: Mapping[str, float] | None)
         assert value is not None  # `missing` or the scenario guarantees every required term
         return value
 
+    horizon = number("horizon_days")
     return Inputs(
         calls=number("calls"),
         teacher_usd_per_call=number("teacher_usd_per_call"),
         student_usd_per_call=number("student_usd_per_call"),
         dataset_usd=number("dataset_usd"),
         training_usd=number("training_usd"),
-        maintenance_usd=number("maintenance_usd"),
+        maintenance_usd=maintenance_over(number("maintenance_usd_per_month"), horizon),
         fallback_rate=number("fallback_rate"),
         fallback_usd_per_call=number("fallback_usd_per_call"),
-        horizon_days=merged.get("horizon_days"),
+        horizon_days=horizon,
     )
+
+
+def maintenance_over(usd_per_month: float, horizon_days: float) -> float:
+    """M: the upkeep over the horizon, a monthly rate × the horizon's 30-day months."""
+    return usd_per_month * horizon_days / DAYS_PER_MONTH
 
 
 def assumptions(i: Inputs, source: str, overridden: list[str]) -> list[str]:
     """The choices behind the numbers, in words, for the report and the JSON."""
     out = [
-        "N* = (D+T+M) / (c_t − (1−q)·c_s − q·c_r): M is the maintenance over the stated "
-        "horizon, held fixed (the seed's formula); c_s is a constant price per call."
+        "N* = (D+T+M) / (c_t − (1−q)·c_s − q·c_r): M is the upkeep over the whole horizon, "
+        "M = (USD/month) × H/30, held fixed (the seed's formula); c_s is a constant price per "
+        "call.",
+        f"Calls arrive evenly at N/H over the {i.horizon_days:g}-day horizon. The quoted "
+        "break-even day lets M accrue month by month, as a simulation pays it: the totals meet "
+        "at t* = H·(D+T) / (N·savings − M); days past the horizon extrapolate at the same rates. "
+        "With M paid up front instead the day is N* / (N/H).",
+        "The verdict is on the money alone: its safety rules (silent failures, secondary "
+        "outputs, the verifier) need a simulated run (distill-sim run or assess).",
     ]
-    if i.horizon_days:
-        out.append(
-            f"Calls arrive evenly at N/H over the {i.horizon_days:g}-day horizon; break-even day "
-            "= N* / (N/H). With M accruing evenly instead (M·t/H, i.e. per month × t/30), the "
-            "totals meet at t* = H·(D+T) / (N·savings − M); days past the horizon extrapolate "
-            "at the same rates."
-        )
-    else:
-        out.append("No horizon given (--horizon-days): break-even in days is not computed.")
     if source != "flags":
         out.append(
             "Planned values of the scenario (sim.analysis.economics.planned): traffic growth and "
-            "daily "
-            "and weekly cycles are averaged out, c_s is the GPU cost amortised over the "
-            "planned N, M is maintenance_usd_per_month × H/30 without retraining."
+            "daily and weekly cycles are averaged out, c_s is the GPU cost amortised over the "
+            "planned N, the upkeep is [economics] maintenance_usd_per_month, without retraining."
         )
         if overridden:
             flags = ", ".join(FLAGS[name] for name in overridden)
@@ -166,13 +179,26 @@ def assumptions(i: Inputs, source: str, overridden: list[str]) -> list[str]:
     return out
 
 
-def report(i: Inputs, source: str, overridden: list[str]) -> dict[str, Any]:
-    """One JSON-ready object: where the inputs came from, every input, every result, the choices."""
+def verdict_of(i: Inputs, results: dict[str, Any]) -> decision.Decision:
+    """The one verdict's words (`sim.analysis.decision`) on the formula's money, quoting the
+    break-even day with upkeep accruing."""
+    money = decision.Money(results["savings_usd"], results["teacher_only_usd"])
+    day = results["break_even_days_maintenance_accruing"]
+    return decision.decide(money, (), decision.BreakEven(day, QUOTED_DAY))
+
+
+def report(i: Inputs, source: str, overridden: list[str], per_month: float) -> dict[str, Any]:
+    """One JSON-ready object: where the inputs came from, every input, every result, the
+    verdict, the choices."""
+    results = solve(i)
+    decided = verdict_of(i, results)
     return {
         "source": source,
         "from_flags": list(overridden),
-        "inputs": asdict(i),
-        "results": solve(i),
+        "inputs": {**asdict(i), "maintenance_usd_per_month": per_month},
+        "results": results,
+        "verdict": decided.verdict,
+        "verdict_reason": decided.reason,
         "assumptions": assumptions(i, source, overridden),
     }
 
@@ -189,92 +215,69 @@ def _days(value: float | None, never: str, horizon: float | None) -> str:
     return f"{days(value)}{beyond}"
 
 
-def _input_rows(i: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """The formula's terms as (symbol, meaning, value) rows."""
-    horizon = i["horizon_days"]
+Row = tuple[str, str, str, str]  # symbol, meaning, value, unit
+
+
+def _input_rows(i: dict[str, Any]) -> list[Row]:
+    """The formula's terms as (symbol, meaning, value, unit) rows."""
     return [
-        ("N", "calls over the horizon", count(i["calls"])),
-        ("H", "horizon (days)", "—" if horizon is None else f"{horizon:g}"),
-        ("c_t", "teacher cost per call", money(i["teacher_usd_per_call"])),
-        ("c_s", "student cost per call", money(i["student_usd_per_call"])),
-        ("q", "fallback rate", share(i["fallback_rate"])),
-        ("c_r", "fallback cost per call", money(i["fallback_usd_per_call"])),
-        ("D", "dataset (one-time)", money(i["dataset_usd"])),
-        ("T", "training (one-time)", money(i["training_usd"])),
-        ("M", "maintenance over the horizon", money(i["maintenance_usd"])),
+        ("N", "calls over the horizon", count(i["calls"]), "calls"),
+        ("H", "horizon", f"{i['horizon_days']:g}", "days"),
+        ("c_t", "teacher cost per call", money(i["teacher_usd_per_call"]), "USD/call"),
+        ("c_s", "student cost per call", money(i["student_usd_per_call"]), "USD/call"),
+        ("q", "fallback rate", share(i["fallback_rate"]), "of calls"),
+        ("c_r", "fallback cost per call", money(i["fallback_usd_per_call"]), "USD/call"),
+        ("D", "dataset (one-time)", money(i["dataset_usd"]), "USD"),
+        ("T", "training (one-time)", money(i["training_usd"]), "USD"),
+        ("", "maintenance per month", money(i["maintenance_usd_per_month"]), "USD/month"),
+        ("M", "maintenance over the horizon (× H/30)", money(i["maintenance_usd"]), "USD"),
     ]
 
 
-def _result_rows(r: dict[str, Any], horizon: float | None) -> list[tuple[str, str, str]]:
-    """The answer as (symbol, meaning, value) rows; the days need a horizon."""
+def _result_rows(r: dict[str, Any], horizon: float) -> list[Row]:
+    """The answer as (symbol, meaning, value, unit) rows."""
     never = "never (savings per call ≤ 0)"
     accruing_never = never if not r["pays_back"] else "never (savings per day ≤ upkeep per day)"
-    unknown = "— (needs --horizon-days)"
     ratio = r["savings_ratio"]
-    results = [
-        ("N·c_t", "staying on the teacher", money(r["teacher_only_usd"])),
-        ("", "distilling and routing", money(r["distill_usd"])),
-        (
-            "",
-            "savings at N",
-            money(r["savings_usd"]) + ("" if ratio is None else f" ({share(ratio)})"),
-        ),
-        (
-            "c_t − c_s",
-            "savings per call before fallbacks",
-            money(r["gross_savings_usd_per_call"]),
-        ),
-        (
-            "q·(c_r − c_s)",
-            "eaten by the fallback path",
-            money(r["fallback_loss_usd_per_call"]),
-        ),
-        ("s", "savings per call c_t − (1−q)·c_s − q·c_r", money(r["savings_usd_per_call"])),
-        ("N*", "break-even calls, M fixed", _calls(r["break_even_calls"], never)),
-    ]
-    if horizon is None:
-        results.append(("", "break-even day", unknown))
-    else:
-        results += [
-            ("N/H", "calls per day", count(round(r["calls_per_day"]))),
-            ("", "break-even day, M fixed", _days(r["break_even_days"], never, horizon)),
-            ("M·30/H", "maintenance per month", money(r["maintenance_usd_per_month"])),
-            (
-                "t*",
-                "break-even day, M accruing",
-                _days(r["break_even_days_maintenance_accruing"], accruing_never, horizon),
-            ),
-            (
-                "N*(t*)",
-                "break-even calls, M accruing",
-                _calls(r["break_even_calls_maintenance_accruing"], accruing_never),
-            ),
-        ]
-    return results
+    savings = money(r["savings_usd"]) + ("" if ratio is None else f" ({share(ratio)})")
+    return [
+        ("N·c_t", "staying on the teacher", money(r["teacher_only_usd"]), "USD"),
+        ("", "distilling and routing", money(r["distill_usd"]), "USD"),
+        ("", "savings at N", savings, "USD"),
+        ("c_t − c_s", "savings per call before fallbacks",
+         money(r["gross_savings_usd_per_call"]), "USD/call"),
+        ("q·(c_r − c_s)", "eaten by the fallback path", money(r["fallback_loss_usd_per_call"]),
+         "USD/call"),
+        ("s", "savings per call c_t − (1−q)·c_s − q·c_r", money(r["savings_usd_per_call"]),
+         "USD/call"),
+        ("N/H", "calls per day", count(round(r["calls_per_day"])), "calls/day"),
+        ("t*", "break-even day, upkeep accruing (quoted)",
+         _days(r["break_even_days_maintenance_accruing"], accruing_never, horizon), "days"),
+        ("N*(t*)", "break-even calls, upkeep accruing",
+         _calls(r["break_even_calls_maintenance_accruing"], accruing_never), "calls"),
+        ("N*", "break-even calls if M were paid up front", _calls(r["break_even_calls"], never),
+         "calls"),
+        ("N*/(N/H)", "break-even day if M were paid up front",
+         _days(r["break_even_days"], never, horizon), "days"),
+    ]  # fmt: skip
 
 
-def _print_verdict(console: Console, r: dict[str, Any]) -> None:
-    """Who wins at N, and the seed's warnings about the fallback path and thin savings."""
-    ratio = r["savings_ratio"]
-    winner = r["winner"]
-    if winner == "distill":
-        verdict = f"[bold green]distillation wins[/] at N, by {money(r['savings_usd'])}"
-    elif winner == "teacher":
-        verdict = f"[bold red]the teacher wins[/] at N, by {money(-r['savings_usd'])}"
-    else:
-        verdict = "[bold]a tie[/] at N: N is the break-even volume"
-    console.print(verdict)
-    eaten = r["fallback_share_of_savings"]
+def _print_verdict(console: Console, rep: dict[str, Any]) -> None:
+    """The verdict in the words every command uses, and the seed's remark on the fallback path."""
+    word = rep["verdict"]
+    style = {"pays": "bold green", "marginal": "bold yellow"}.get(word, "bold red")
+    console.print(
+        Text.assemble(
+            ("verdict (the plan's formula, money only): ", "bold"),
+            (word, style),
+            f" — {rep['verdict_reason']}",
+        )
+    )
+    eaten = rep["results"]["fallback_share_of_savings"]
     if eaten is not None and eaten >= 0.5:
         console.print(
             f"The fallback path eats {share(eaten)} of what distilling would save with no "
             "fallbacks: the quality gap q matters more than people expect."
-        )
-    if winner == "distill" and ratio is not None and ratio < THIN_SAVINGS:
-        console.print(
-            f"[bold yellow]warning:[/] savings are {share(ratio)} of the teacher-only cost: "
-            "when the formula works out it usually works out overwhelmingly; a saving under 20% "
-            "is probably negative once everything is counted."
         )
 
 
@@ -282,16 +285,17 @@ def print_report(rep: dict[str, Any]) -> None:
     """The inputs and the answer as a table, then the verdict and the assumptions."""
     console = Console(emoji=False, width=max(Console().width, 110))
     i, r = rep["inputs"], rep["results"]
-    table = Table(title=f"break-even · {rep['source']}", header_style="bold")
+    table = Table(title=f"break-even · {rep['source']} · the plan's formula", header_style="bold")
     table.add_column("term")
     table.add_column("")
     table.add_column("value", justify="right")
+    table.add_column("unit")
     for row in _input_rows(i):
         table.add_row(*row)
     table.add_section()
     for row in _result_rows(r, i["horizon_days"]):
         table.add_row(*row)
     console.print(table)
-    _print_verdict(console, r)
+    _print_verdict(console, rep)
     for line in rep["assumptions"]:
         console.print(Text(f"· {line}", style="dim"))

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import economics, extremes, failure_cost, verdict
+from sim.analysis import decision, economics, extremes, failure_cost, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -427,4 +427,6 @@ def summarize(
         *extremes.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
     ]
+    decided = decision.for_summary(summary, scenario)
+    summary["verdict"], summary["verdict_reason"] = decided.verdict, decided.reason
     return summary

@@ -2,8 +2,9 @@
 
 Each signal's evidence comes from the scenario and a run where that is possible, and from the
 `[signals]` table where it is not (a declaration there overrides what was computed). The verdict
-follows the seed's asymmetry: it takes four or five good signals and no strong bad one to make a
-strong case, and any single strong bad signal is usually enough to kill it.
+is the one every command prints (`sim.analysis.decision`), decided from the run's money and safety
+rules; beside it the signals are tallied by the seed's asymmetry (four or five good signals and no
+strong bad one make a strong case; a single strong bad signal is usually enough to kill it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis import decision
 from sim.scenario.models import ConceptDrift, MixDrift, RandomWalkDrift, Scenario
 
 MILLION_A_MONTH = 1_000_000.0
@@ -102,25 +104,27 @@ def _verifier_evidence(scenario: Scenario) -> tuple[bool, str]:
     return good_verifier, verifier_text
 
 
-def _verdict(n_good: int, strong_bad: list[str]) -> str:
-    """The seed's asymmetric verdict from the count of good signals and the strong bad ones."""
+def tally(n_good: int, strong_bad: list[str]) -> str:
+    """The seed's asymmetric count, as evidence beside the verdict: four or five good signals
+    and no strong bad one make a strong case; one strong bad signal usually kills it."""
     if strong_bad:
         return (
-            f"Do not distill: a strong bad signal ({', '.join(strong_bad)}) is usually enough "
-            "to kill it, whatever the good ones say."
+            f"The seed's signals: {n_good} of 5 good, and a strong bad one "
+            f"({', '.join(strong_bad)}), which the seed says is usually enough to kill a case."
         )
     if n_good >= 4:
-        return f"A strong case for distillation: {n_good} of 5 good signals, no strong bad one."
+        return f"The seed's signals: {n_good} of 5 good and no strong bad one, a strong case."
     if n_good >= 2:
         return (
-            f"Only {n_good} of 5 good signals: probably better off staying on the teacher and "
-            "optimising something else (prompt length, caching, routing)."
+            f"The seed's signals: only {n_good} of 5 good; the seed would weigh staying on the "
+            "teacher and optimising something else (prompt length, caching, routing)."
         )
-    return f"Not a candidate: {n_good} of 5 good signals."
+    return f"The seed's signals: {n_good} of 5 good, too few for a candidate."
 
 
 def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
-    """All ten signals with their evidence, and the verdict."""
+    """All ten signals with their evidence, the seed's tally of them, and the one verdict of
+    `sim.analysis.decision` on the run's summary (the same word `run` and `report` print)."""
     top, effective, mix = _mix_evidence(scenario)
     monthly = (summary["calls"] or 0) / scenario.scenario.horizon_days * 30
     eval_error = summary.get("eval_error_rate")
@@ -129,7 +133,8 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
     v = scenario.verifier
     good_verifier, verifier_text = _verifier_evidence(scenario)
     silent = summary.get("silent_failure_rate") or 0.0
-    teacher_error = (summary.get("error_rate") or 0.0) - (summary.get("excess_error_rate") or 0.0)
+    teacher_error = decision.teacher_error(summary)
+    silent_unsafe = decision.silent_above_teacher(summary) is not None
     program = (
         f"student accuracy on its training mix {eval_accuracy:.1%}"
         if eval_accuracy is not None
@@ -169,17 +174,19 @@ def assess(scenario: Scenario, summary: dict[str, Any]) -> dict[str, Any]:
                f"not declared; silent failures {silent:.2%} of calls", "declared" if cost else
                "computed"),
         _declared(scenario, "verifiable", "no verifier", "bad",
-                  Signal("no verifier", "bad", v is None, v is None and silent > teacher_error,
+                  Signal("no verifier", "bad", v is None, v is None and silent_unsafe,
                          f"{verifier_text}; silent failures {silent:.2%} vs the teacher's own "
                          f"error {teacher_error:.2%}", "computed"), invert=True),
     ]  # fmt: skip
     n_good = sum(1 for s in good if s.present)
     strong_bad = [s.name for s in bad if s.present and s.strong]
-    verdict = _verdict(n_good, strong_bad)
+    decided = decision.stored(summary) or decision.for_summary(summary, scenario)
     return {
         "scenario": scenario.scenario.name,
         "good_signals": n_good,
         "strong_bad_signals": strong_bad,
-        "verdict": verdict,
+        "signals_tally": tally(n_good, strong_bad),
+        "verdict": decided.verdict,
+        "verdict_reason": decided.reason,
         "signals": [asdict(s) for s in good + bad],
     }

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.analysis import economics
+from sim.analysis import decision, economics
 from sim.scenario.models import Scenario
 from sim.scenario.policies import BY_NAME
 
@@ -78,16 +78,18 @@ def planned_vs_realized(
 
 
 def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) -> list[str]:
-    """What the seed would say about this result."""
+    """What the seed would say about this result: the rules of `sim.analysis.decision`, in the
+    seed's words, and the rising fallback rate (a leading indicator, not a verdict)."""
     out = []
     policy = BY_NAME[scenario.router.policy]
-    ratio = summary.get("savings_ratio")
-    if policy.uses_student and ratio is not None and ratio < 0:
+    m = decision.money_of(summary)
+    ratio, kind = m.ratio, decision.money_class(m)
+    if policy.uses_student and ratio is not None and kind == "does_not_pay":
         out.append(
             f"Distill-and-route costs {-ratio:.0%} more than staying on the teacher: N is too "
             "small, q too high, or M too large for this slice; it belongs on the teacher."
         )
-    elif policy.uses_student and ratio is not None and ratio < 0.2:
+    elif policy.uses_student and ratio is not None and kind == "marginal":
         out.append(
             f"Realized savings are {ratio:.0%} of the teacher-only cost: when the formula works "
             "out it usually works out overwhelmingly; a saving under 20% is probably negative "
@@ -101,22 +103,27 @@ def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) 
             "as the leading indicator of drift."
         )
     silent = summary.get("silent_failure_rate") or 0.0
-    teacher_error = (summary.get("error_rate") or 0.0) - (summary.get("excess_error_rate") or 0.0)
-    if silent > teacher_error and silent > 0:
+    if decision.silent_above_teacher(summary) is not None:
         out.append(
             f"Silent failures ({silent:.2%} of calls) exceed the teacher's own error rate "
-            f"({teacher_error:.2%}): the student is confidently wrong where the teacher would "
-            "have been right, and nothing flags it."
+            f"({decision.teacher_error(summary):.2%}): the student is confidently wrong where "
+            "the teacher would have been right, and nothing flags it."
         )
-    secondary = summary.get("secondary_silent_failure_rate") or 0.0
-    if secondary > 0.005:
+    limit = scenario.economics.max_silent_failure_rate
+    if decision.silent_above_limit(summary, limit) is not None:
         out.append(
-            f"Capability collapse: {secondary:.2%} of calls carry a bad secondary output nobody "
-            "measures (e.g. an audit-log summary): it passes a smoke test and fails a careful "
-            "read."
+            f"Silent failures ({silent:.2%} of calls) exceed [economics] "
+            f"max_silent_failure_rate ({limit:.2%}): more wrong answers reach users unflagged "
+            "than this slice can afford."
+        )
+    if decision.secondary_collapse(summary) is not None:
+        out.append(
+            f"Capability collapse: {summary['secondary_silent_failure_rate']:.2%} of calls carry "
+            "a bad secondary output nobody measures (e.g. an audit-log summary): it passes a "
+            "smoke test and fails a careful read."
         )
     v = scenario.verifier
-    if policy.verified and v is not None and v.blind_spot_correlation >= 0.5:
+    if v is not None and decision.blind_verifier(policy.verified, v.blind_spot_correlation):
         out.append(
             f"The verifier shares the student's blind spots (blind_spot_correlation "
             f"{v.blind_spot_correlation:g}): it adds latency without adding much safety."

@@ -169,6 +169,7 @@ def compare(
                 "policy": s["policy"],
                 "point": label({k: v for k, v in s["variant"].items() if k != "policy"}),
                 **{c: s[c] for c in COLUMNS},
+                "verdict": s["verdict"],
                 "dominated": s["dominated"],
             }
             for s in summaries
@@ -199,7 +200,7 @@ def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     console = Console(emoji=False, width=max(Console().width, 150))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
     headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
-               "p50", "p99", "SLO", "override"]  # fmt: skip
+               "p50", "p99", "SLO", "override", "verdict"]  # fmt: skip
     for h in headers:
         view.add_column(h, justify="left" if h in ("policy", "point") else "right")
     for row in table.iter_rows(named=True):
@@ -208,6 +209,7 @@ def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
             row["policy"],
             row["point"],
             *(for_metric(key)(row[key], 0) for key in TABLE_COLUMNS),
+            row["verdict"],
         )
     console.print(view)
     console.print(f"results: {directory}")

@@ -12,15 +12,22 @@ from importlib import resources
 from pathlib import Path
 
 import sim.report.prose as prose
+from sim.analysis import decision
 from sim.report.figures import FIGURE_NAMES, draw_figures
 from sim.report.loading import Run, load_run
+from sim.scenario.policies import BY_NAME
 
 REPORT_NAME = "report.html"
-HEADLINES = {
-    True: ("Distillation pays off.", "pays"),
-    False: ("Distillation does not pay off.", "loses"),
-    None: ("Teacher-only baseline.", ""),
-}
+CSS_CLASSES = {"pays": "pays", "marginal": "caution", "does_not_pay": "loses", "unsafe": "loses"}
+
+
+def headline(word: str, baseline: bool, warned: bool) -> tuple[str, str]:
+    """The verdict box's headline and CSS class: green only for `pays` with no warning."""
+    if baseline:
+        return "Teacher-only baseline.", ""
+    if word == "pays" and warned:
+        return "Distillation pays off, with the warnings below.", "caution"
+    return decision.HEADLINES[word], CSS_CLASSES[word]
 
 
 @cache
@@ -73,9 +80,12 @@ def render_html(run: Run, figures: dict[str, bytes]) -> str:
     about = run.scenario.get("scenario", {})
     name = html.escape(str(about.get("name") or s.get("scenario", "run")))
     description = html.escape(str(about.get("description") or ""))
-    pays, paragraph = prose.verdict(run)
-    headline, css_class = HEADLINES[pays]
+    word, paragraph = prose.verdict(run)
     warnings = s.get("warnings") or []
+    policy = BY_NAME.get(str(s.get("policy")))
+    title, css_class = headline(
+        word, policy is not None and not policy.uses_student, bool(warnings)
+    )
     warning_list = (
         "<ul class='warnings'>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
         if warnings
@@ -90,7 +100,7 @@ def render_html(run: Run, figures: dict[str, bytes]) -> str:
         + (f"<p class='description'>{description}</p>" if description else "")
         + f"<p class='meta'>{_meta(run)}</p>"
         f"<p class='setup'>{words(prose.setup_line(run))}</p>"
-        f"<div class='verdict {css_class}'><p class='headline'>{headline}</p>"
+        f"<div class='verdict {css_class}' data-verdict='{word}'><p class='headline'>{title}</p>"
         f"<p>{words(paragraph)}</p></div>{warning_list}"
         f"<h2>Key numbers</h2><div class='numbers'>{tables}</div>"
         f"<h2>Figures</h2>{_figures(run, figures)}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.analysis import failure_cost
+from sim.analysis import decision, failure_cost
 from sim.formatting import count, days, for_metric, metric_band, money, share
 from sim.report.loading import Run
 from sim.report.series import teacher_error
@@ -58,53 +58,74 @@ def times(n: float, one: str, many: str) -> str:
     return f"{'no' if n_int == 0 else count(n_int)} {one if n_int == 1 else many}"
 
 
-def verdict(run: Run) -> tuple[bool | None, str]:
-    """Whether distillation pays (None for the teacher-only baseline) and a plain-language
-    paragraph saying so, with the numbers behind it."""
+def decided(run: Run) -> decision.Decision:
+    """The run's one verdict: the one its summary.json carries, or (a summary written before
+    verdicts) the same rules applied to its summary and scenario table."""
+    s, sc = run.summary, run.scenario
+    stored = decision.stored(s)
+    if stored is not None:
+        return stored
+    verifier = sc.get("verifier") or {}
+    return decision.from_parts(
+        s,
+        str(s.get("policy") or sc.get("router", {}).get("policy")),
+        (sc.get("economics") or {}).get("max_silent_failure_rate"),
+        verifier.get("blind_spot_correlation", 0.0) if verifier else None,
+    )
+
+
+def verdict(run: Run) -> tuple[str, str]:
+    """The verdict word (`sim.analysis.decision`) and a plain-language paragraph saying so: the
+    sentence that decided it first, then the numbers behind it."""
     s = run.summary
     policy = _policy(s.get("policy"))
+    decision_ = decided(run)
     if _is_baseline(policy):
-        pays = None
         parts = [
             f"This run is the teacher-only baseline: every call goes to the teacher API, costing "
             f"{money(s['cost']['total_usd'])} over the {run.horizon_days:g}-day horizon. There is "
             f"no student to pay off."
         ]
     else:
-        pays = (s.get("savings_usd") or 0.0) > 0
-        parts = [_money_sentence(run, pays), _break_even_sentence(s, pays), routing_sentence(run)]
+        parts = [
+            f"**{decision_.reason}**",
+            _money_sentence(run),
+            _break_even_sentence(s),
+            routing_sentence(run),
+        ]
     parts += _quality_sentences(s, policy)
-    return pays, " ".join(parts)
+    return decision_.verdict, " ".join(parts)
 
 
-def _money_sentence(run: Run, pays: bool) -> str:
+def _money_sentence(run: Run) -> str:
     """What distilling cost against the teacher alone, and the difference."""
     s = run.summary
     cost, teacher_only = s["cost"]["total_usd"], s["teacher_only_cost_usd"]
     savings = s.get("savings_usd") or 0.0
     what = f"Distilling into a student and routing with the **{s.get('policy', '')}** policy"
     horizon = f"{run.horizon_days:g}-day horizon"
-    if pays:
+    if savings > 0:
         return (
-            f"{what} **pays**: it costs {money(cost)} over the {horizon} against "
-            f"{money(teacher_only)} for sending every call to the teacher, saving "
-            f"**{money(savings)}** ({share(s.get('savings_ratio'))} of the teacher-only bill)."
+            f"{what} costs {money(cost)} over the {horizon} against {money(teacher_only)} for "
+            f"sending every call to the teacher, saving {money(savings)} "
+            f"({share(s.get('savings_ratio'))} of the teacher-only bill)."
         )
     return (
-        f"{what} **does not pay** within the {horizon}: it costs {money(cost)} against "
-        f"{money(teacher_only)} for sending every call to the teacher, {money(-savings)} more."
+        f"{what} costs {money(cost)} over the {horizon} against {money(teacher_only)} for "
+        f"sending every call to the teacher, {money(-savings)} more."
     )
 
 
-def _break_even_sentence(s: dict[str, Any], pays: bool) -> str:
-    """When the cumulative cost crossed below the teacher's, if it did."""
-    even = s.get("break_even_day")
-    if even is not None:
+def _break_even_sentence(s: dict[str, Any]) -> str:
+    """When the cumulative cost crossed below the teacher's, if it did: the simulated day (the
+    risk-adjusted one when the summary has it), the one every command quotes."""
+    even = decision.break_even_of(s)
+    if even.day is not None:
         return (
-            f"It breaks even on **day {days(even)}**: from then on its cumulative cost stays at "
-            f"or below the teacher-only cost."
+            f"It breaks even on **day {days(even.day)}** ({even.name}): from then on its "
+            f"cumulative cost stays at or below the teacher-only cost."
         )
-    if pays:  # a mean over replications, one of which never broke even
+    if (decision.money_of(s).savings_usd or 0.0) > 0:  # a mean over replications
         return "In at least one replication it does not break even within the horizon."
     return "It **never breaks even within the horizon**."
 
@@ -221,7 +242,7 @@ def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
             ("savings", "savings_usd"),
             ("savings ratio", "savings_ratio"),
             ("cost per call", "cost_per_call_usd"),
-            ("break-even day", "break_even_day"),
+            ("break-even day (simulated)", "break_even_day"),
         )
     ]
     if failure_cost.shown(summary):

@@ -271,6 +271,11 @@ class Economics(Strict):
         0.0,
         description="what one call that got no answer costs, for segments that set none (≤ 1e6)",
     )
+    max_silent_failure_rate: Probability | None = Field(
+        None,
+        description="the highest share of calls that may fail silently; above it the verdict is "
+        "unsafe (unset: only the teacher's own error rate bounds it)",
+    )
 
 
 class Verifier(Strict):

@@ -12,7 +12,8 @@ from sim.scenario.loading import load_scenario
 TICKET_TRIAGE = "scenarios/ticket-triage.toml"
 
 # A clear win. N = 15M calls over H = 90 days, c_t = $0.004, c_s = $0.0005, q = 10%,
-# c_r = $0.0045 (teacher after the student), D = 12,000, T = 6,000, M = 6,000 over the horizon.
+# c_r = $0.0045 (teacher after the student), D = 12,000, T = 6,000, upkeep 2,000 a month:
+# M = 2,000 × 90/30 = 6,000 over the horizon.
 WIN = {
     "--calls": 15e6,
     "--teacher-usd": 0.004,
@@ -21,11 +22,11 @@ WIN = {
     "--fallback-usd": 0.0045,
     "--dataset-usd": 12000,
     "--training-usd": 6000,
-    "--maintenance-usd": 6000,
+    "--maintenance-usd-per-month": 2000,
     "--horizon-days": 90,
 }
 # A loss. N = 1M over 30 days, c_t = $0.01, c_s = $0.002, q = 90%, c_r = $0.011 ≈ c_t,
-# D = 5,000, T = 3,000, M = 2,000.
+# D = 5,000, T = 3,000, upkeep 2,000 a month: M = 2,000 over the 30 days.
 LOSS = {
     "--calls": 1e6,
     "--teacher-usd": 0.01,
@@ -34,10 +35,11 @@ LOSS = {
     "--fallback-usd": 0.011,
     "--dataset-usd": 5000,
     "--training-usd": 3000,
-    "--maintenance-usd": 2000,
+    "--maintenance-usd-per-month": 2000,
     "--horizon-days": 30,
 }
-# The seed's remark: q = 20%, c_r = c_t. N = 1M, c_t = $0.01, c_s = $0.001, D + T + M = 6,000.
+# The seed's remark: q = 20%, c_r = c_t. N = 1M over 30 days, c_t = $0.01, c_s = $0.001,
+# D + T + M = 6,000 (upkeep 1,000 a month, one month).
 SEED_REMARK = {
     "--calls": 1e6,
     "--teacher-usd": 0.01,
@@ -46,7 +48,8 @@ SEED_REMARK = {
     "--fallback-usd": 0.01,
     "--dataset-usd": 3000,
     "--training-usd": 2000,
-    "--maintenance-usd": 1000,
+    "--maintenance-usd-per-month": 1000,
+    "--horizon-days": 30,
 }
 
 
@@ -114,7 +117,9 @@ def test_distillation_loses_when_per_call_savings_are_negative():
     assert r["break_even_calls_maintenance_accruing"] is None
     table = cli(*args_of(LOSS))
     assert table.exit_code == 0, table.output
-    assert "never" in table.stdout and "the teacher wins" in table.stdout
+    assert "never" in table.stdout and "does_not_pay" in table.stdout
+    # the loss is 20,100 − 10,000 = 10,100, 101% of the teacher-only cost
+    assert "costs $10,100 more" in table.stdout
 
 
 def test_zero_savings_is_never_too():
@@ -141,7 +146,8 @@ def test_the_seeds_remark_q_20_percent_and_c_r_equal_c_t_eat_most_of_the_savings
     assert without["break_even_calls"] == pytest.approx(6000 / 0.009)
     table = cli(*args_of(SEED_REMARK))
     assert "The fallback path eats 60.00%" in table.stdout
-    assert "break-even day" in table.stdout and "needs --horizon-days" in table.stdout
+    # 1,200 of the teacher's 10,000 is 12%: under the seed's 20%, marginal
+    assert "verdict (the plan's formula, money only): marginal" in table.stdout
 
 
 def test_a_scenario_uses_its_planned_values():
@@ -155,6 +161,7 @@ def test_a_scenario_uses_its_planned_values():
     assert i["dataset_usd"] == 12000 and i["training_usd"] == 6000  # [economics] of the file
     assert i["dataset_usd"] + i["training_usd"] == pytest.approx(plan["dataset_and_training_usd"])
     assert i["maintenance_usd"] == pytest.approx(2000 * 60 / 30)  # per month × H/30
+    assert i["maintenance_usd_per_month"] == 2000
     assert i["horizon_days"] == 60
     for key in ("teacher_only_usd", "distill_usd", "savings_usd", "distill_wins"):
         assert r[key] == pytest.approx(plan[key], rel=1e-12), key
@@ -175,8 +182,9 @@ def test_set_replans_the_scenario_and_flags_override_its_values():
 
 def test_the_json_has_every_input_and_result():
     rep = report_of(*args_of(WIN))
-    assert set(rep) == {"source", "from_flags", "inputs", "results", "assumptions"}
-    assert set(rep["inputs"]) == set(breakeven.FLAGS)
+    assert set(rep) == {"source", "from_flags", "inputs", "results", "verdict", "verdict_reason",
+                        "assumptions"}  # fmt: skip
+    assert set(rep["inputs"]) == {*breakeven.FLAGS, "maintenance_usd"}
     assert set(rep["results"]) == {
         "winner", "distill_wins", "teacher_only_usd", "distill_usd", "savings_usd",
         "savings_ratio", "fixed_usd", "savings_usd_per_call", "gross_savings_usd_per_call",
@@ -189,19 +197,62 @@ def test_the_json_has_every_input_and_result():
     assert rep["inputs"]["calls"] == 15e6 and rep["inputs"]["fallback_usd_per_call"] == 0.0045
 
 
-def test_without_a_horizon_there_are_no_days():
-    r = report_of(*args_of(WIN, horizon_days=None))["results"]
-    assert r["break_even_calls"] == pytest.approx(24000 / 0.0031)
-    for key in ("calls_per_day", "break_even_days", "maintenance_usd_per_month",
-                "break_even_days_maintenance_accruing"):  # fmt: skip
-        assert r[key] is None, key
+def test_without_a_horizon_the_upkeep_has_no_span():
+    lines = problems(cli(*args_of(WIN, horizon_days=None)))
+    assert lines == ["--horizon-days: missing; expected the horizon in days, > 0 (or give a "
+                     "scenario FILE)"]  # fmt: skip
 
 
-def test_the_table_shows_the_winner_and_the_choice_of_m():
+def test_a_bare_maintenance_usd_is_refused_naming_monthly_and_horizon():
+    """The old flag read a monthly 6,000 as the whole horizon's upkeep: refused, one line."""
+    (line,) = problems(cli(*args_of(WIN, maintenance_usd_per_month=None), "--maintenance-usd",
+                           6000))  # fmt: skip
+    assert line.startswith("--maintenance-usd: ")
+    assert "--maintenance-usd-per-month" in line and "USD/month" in line
+    assert "whole horizon" in line or "over the horizon" in line
+    (line,) = problems(cli(TICKET_TRIAGE, "--maintenance-usd", 6000))
+    assert line.startswith("--maintenance-usd: ")
+
+
+def test_monthly_upkeep_times_months_is_the_horizons_upkeep():
+    """Hand-worked: 6,000 a month over a 90-day horizon is 3 months, M = 18,000; with D + T =
+    18,000 and N·s = 15M × 0.0031 = 46,500 the totals meet with M fixed at N* = 36,000 / 0.0031
+    calls, and with M accruing at t* = 90 × 18,000 / (46,500 − 18,000) = 56.84 days."""
+    rep = report_of(*args_of(WIN, maintenance_usd_per_month=6000))
+    assert rep["inputs"]["maintenance_usd_per_month"] == 6000
+    assert rep["inputs"]["maintenance_usd"] == pytest.approx(18000)
+    r = rep["results"]
+    assert r["maintenance_usd_per_month"] == pytest.approx(6000)  # M·30/H gives it back
+    assert r["break_even_calls"] == pytest.approx(36000 / 0.0031)
+    assert r["break_even_days_maintenance_accruing"] == pytest.approx(90 * 18000 / 28500)
+    # the same monthly figure read as the whole horizon's (the old --maintenance-usd 6,000)
+    # would have been a third of the upkeep: 2,000 a month
+    assert breakeven.maintenance_over(6000, 90) == pytest.approx(3 * 6000)
+    assert breakeven.maintenance_over(2000, 45) == pytest.approx(3000)
+
+
+def test_the_verdict_uses_the_decision_words_and_quotes_one_day():
+    rep = report_of(*args_of(WIN))
+    # 22,500 of 60,000 is 37.5%: pays; day 40.0 with upkeep accruing (M fixed gives 46.5)
+    assert rep["verdict"] == "pays"
+    assert "37.50%" in rep["verdict_reason"] and "day 40.0" in rep["verdict_reason"]
+    assert "46.5" not in rep["verdict_reason"]
+    assert report_of(*args_of(LOSS))["verdict"] == "does_not_pay"
+    assert report_of(*args_of(SEED_REMARK))["verdict"] == "marginal"
+
+
+def test_every_amount_has_its_unit_beside_it():
+    out = cli(*args_of(WIN)).stdout
+    rows = [line for line in out.splitlines() if "│" in line and "$" in line]
+    assert rows and all(("USD" in row) for row in rows), rows
+    assert "USD/month" in out and "USD/call" in out and "days" in out
+
+
+def test_the_table_shows_the_verdict_and_the_choice_of_m():
     result = cli(*args_of(WIN))
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "distillation wins" in out and "$22,500" in out
+    assert "pays" in out and "$22,500" in out
     assert "7,741,935" in out and "46.5" in out and "40.0" in out
     assert "held fixed" in out and "accruing" in out
 
@@ -213,7 +264,7 @@ def test_the_table_shows_the_winner_and_the_choice_of_m():
         ("--student-usd", -1, "≥ 0"),
         ("--dataset-usd", -5, "≥ 0"),
         ("--training-usd", -5, "≥ 0"),
-        ("--maintenance-usd", -5, "≥ 0"),
+        ("--maintenance-usd-per-month", -5, "≥ 0"),
         ("--fallback-usd", -0.01, "≥ 0"),
         ("--fallback-rate", -0.1, "[0, 1]"),
         ("--fallback-rate", 1.5, "[0, 1]"),
@@ -241,15 +292,16 @@ def test_neither_file_nor_flags_names_every_missing_flag():
     lines = problems(cli())
     assert [line.split(":")[0] for line in lines] == [
         "--calls", "--teacher-usd", "--student-usd", "--dataset-usd", "--training-usd",
-        "--maintenance-usd", "--fallback-rate", "--fallback-usd",
+        "--maintenance-usd-per-month", "--fallback-rate", "--fallback-usd", "--horizon-days",
     ]  # fmt: skip
     assert all("missing" in line and "scenario FILE" in line for line in lines)
 
 
 def test_some_flags_missing_names_only_those():
-    args = args_of(WIN, maintenance_usd=None, fallback_usd=None)
+    args = args_of(WIN, maintenance_usd_per_month=None, fallback_usd=None)
     lines = problems(cli(*args))
-    assert [line.split(":")[0] for line in lines] == ["--maintenance-usd", "--fallback-usd"]
+    assert [line.split(":")[0] for line in lines] == ["--maintenance-usd-per-month",
+                                                      "--fallback-usd"]  # fmt: skip
 
 
 def test_set_without_a_file_and_a_missing_file_are_bad_input():

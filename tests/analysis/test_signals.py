@@ -23,13 +23,17 @@ def by_name(card: dict) -> dict:
 def test_the_good_candidate_is_a_strong_case():
     card = card_of("scenarios/ticket-triage.toml")
     assert card["good_signals"] == 5 and card["strong_bad_signals"] == []
-    assert card["verdict"].startswith("A strong case")
+    assert "a strong case" in card["signals_tally"]
+    assert card["verdict"] == "pays"
 
 
 def test_the_bad_candidate_is_killed_by_a_strong_bad_signal():
     card = card_of("scenarios/support-replies.toml")
     assert "drifting" in card["strong_bad_signals"]
-    assert card["verdict"].startswith("Do not distill")
+    assert "usually enough to kill a case" in card["signals_tally"]
+    # its silent failures top the teacher's own errors: the one verdict says unsafe
+    assert card["verdict"] == "unsafe"
+    assert card["verdict_reason"].startswith("Silent failures are ")
     signals = by_name(card)
     assert signals[("bad", "drifting")]["source"] == "computed"
     assert signals[("bad", "costly subtle failures")]["source"] == "declared"
@@ -59,7 +63,7 @@ def test_a_broad_mix_and_a_concept_change_are_strong_bad_signals(scenario):
     )
     card = assess(s, summary_for(5e6))
     assert set(card["strong_bad_signals"]) >= {"broad or open-ended", "drifting"}
-    assert card["verdict"].startswith("Do not distill")
+    assert "usually enough to kill" in card["signals_tally"]
 
 
 def test_two_or_three_good_signals_say_stay_on_the_teacher(scenario):
@@ -70,4 +74,4 @@ def test_two_or_three_good_signals_say_stay_on_the_teacher(scenario):
     s = scenario(scenario={"horizon_days": 30.0})
     card = assess(s, summary_for(1000.0, eval_error_rate=0.15))
     assert card["good_signals"] == 2 and not card["strong_bad_signals"]
-    assert "staying on the teacher" in card["verdict"]
+    assert "staying on the teacher" in card["signals_tally"]

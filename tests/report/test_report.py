@@ -3,6 +3,7 @@
 
 import base64
 import dataclasses
+import html
 import json
 import shutil
 from html.parser import HTMLParser
@@ -25,6 +26,7 @@ from sim.report import (
     key_numbers,
     latency_series,
     load_run,
+    render_html,
     verdict,
     write_report,
 )
@@ -224,13 +226,71 @@ def test_page_reads_without_the_scenario_file(launch):
         assert caption in page
 
 
+def without_verdict(summary: dict, **changes) -> dict:
+    """A summary changed by hand, its stored verdict dropped so the report decides it again."""
+    out = {k: v for k, v in summary.items() if k not in ("verdict", "verdict_reason")}
+    return {**out, **changes}
+
+
 def test_verdict_when_distillation_never_pays(single):
     run = load_run(single)
-    losing = dict(run.summary, savings_usd=-1234.0, savings_ratio=-0.5, break_even_day=None)
-    pays, text = verdict(dataclasses.replace(run, summary=losing))
-    assert pays is False
-    assert "does not pay" in text and "never breaks even within the horizon" in text
-    assert "$1,234 more" in text
+    losing = without_verdict(run.summary, savings_usd=-1234.0, savings_ratio=-0.5,
+                             break_even_day=None)  # fmt: skip
+    word, text = verdict(dataclasses.replace(run, summary=losing))
+    assert word == "does_not_pay"
+    assert "never breaks even within the horizon" in text and "$1,234 more" in text
+
+
+def verdict_box(page: str) -> tuple[str, str, str]:
+    """The verdict box's CSS class, its data-verdict word and its headline."""
+    start = page.index("<div class='verdict")
+    head, _, rest = page[start:].partition("<p class='headline'>")
+    css = head.split("'")[1].removeprefix("verdict").strip()
+    word = head.split("data-verdict='")[1].split("'")[0]
+    return css, word, rest.split("</p>")[0]
+
+
+def test_the_headline_is_the_stored_verdict_and_names_its_number(single):
+    run = load_run(single)
+    page = render_html(run, {})
+    css, word, headline = verdict_box(page)
+    assert word == run.summary["verdict"]
+    assert html.escape(run.summary["verdict_reason"].split(" (")[0]) in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "number"),
+    [
+        # 12.9% silent against the teacher's 5.4%, savings 4.6%: unsafe, never green
+        ({"silent_failure_rate": 0.129, "error_rate": 0.16, "excess_error_rate": 0.106,
+          "savings_usd": 460.0, "teacher_only_cost_usd": 10000.0}, "unsafe", "12.90%"),
+        ({"silent_failure_rate": 0.001, "error_rate": 0.05, "excess_error_rate": 0.0,
+          "savings_usd": 460.0, "teacher_only_cost_usd": 10000.0}, "marginal", "4.60%"),
+        ({"silent_failure_rate": 0.001, "error_rate": 0.05, "excess_error_rate": 0.0,
+          "savings_usd": 4600.0, "teacher_only_cost_usd": 10000.0, "secondary_silent_failure_rate":
+          0.0}, "pays", "46.00%"),
+    ],
+)  # fmt: skip
+def test_the_report_decides_an_old_summary_by_the_same_rules(single, changes, expected, number):
+    run = load_run(single)
+    changed = dataclasses.replace(run, summary=without_verdict(run.summary, **changes))
+    css, word, headline = verdict_box(render_html(changed, {}))
+    assert word == expected and number in render_html(changed, {})
+    assert (css == "pays") == (expected == "pays" and not run.summary["warnings"])
+
+
+def test_the_headline_is_never_green_while_a_warning_fires(single):
+    run = load_run(single)
+    paying = {**run.summary, "verdict": "pays", "verdict_reason": "Savings are 30.00% of it."}
+    css, _, headline = verdict_box(render_html(dataclasses.replace(run, summary=paying), {}))
+    assert css == "pays" and headline == "Distillation pays off."
+    warned = {**paying, "warnings": ["The fallback rate rose from 5.00% to 9.00% over the horizon"]}
+    css, word, headline = verdict_box(render_html(dataclasses.replace(run, summary=warned), {}))
+    assert css != "pays" and word == "pays" and "warnings" in headline
+    for word in ("marginal", "does_not_pay", "unsafe"):
+        other = {**paying, "verdict": word, "warnings": []}
+        css, _, _ = verdict_box(render_html(dataclasses.replace(run, summary=other), {}))
+        assert css != "pays", word
 
 
 def test_frontier_from_compare_parquet(launch, tmp_path):
