@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import economics, extremes, verdict
+from sim.analysis import economics, extremes, monitoring, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -402,5 +402,6 @@ def summarize(
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
+        *monitoring.warnings(scenario, [agg.events for agg in aggs]),
     ]
     return summary
