@@ -29,6 +29,7 @@ from sim.cli_support import (
     override_problems,
     raise_problems,
     say,
+    warn_at_load,
 )
 from sim.problems import BadInput
 from sim.scenario.models import Scenario
@@ -81,6 +82,7 @@ def run(
         if problems:
             raise BadInput(problems)
         scenario = runner.load(file, overrides)
+        warn_at_load(scenario)
         check_default(out, runner.default_directory(scenario))
         workload.check([scenario], allow_large, say)
         result = runner.run(
@@ -185,6 +187,7 @@ def validate(
             f"{s.scenario.horizon_days:g} days, {s.traffic.calls_per_day:g} calls/day, "
             f"segments {segments}"
         )
+        warn_at_load(s)
 
     guarded(body)
 

@@ -74,6 +74,15 @@ def say(line: str) -> None:
     err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+def warn_at_load(scenario: Any) -> None:
+    """What a loaded scenario already gets wrong without being bad input (an alert threshold the
+    day-0 traffic is over), one `warning:` line each on stderr, before any work."""
+    from sim.analysis.monitoring import threshold_warnings
+
+    for line in threshold_warnings(scenario):
+        say(f"warning: {line}")
+
+
 def fail(problems: list[str]) -> None:
     """Print each problem on its own line and exit 2."""
     for line in problems:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import decision, economics, extremes, failure_cost, verdict
+from sim.analysis import decision, economics, extremes, failure_cost, monitoring, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -426,6 +426,7 @@ def summarize(
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
+        *monitoring.warnings(scenario, [agg.events for agg in aggs]),
     ]
     decided = decision.for_summary(summary, scenario)
     summary["verdict"], summary["verdict_reason"] = decided.verdict, decided.reason

@@ -142,10 +142,10 @@ def estimate(s: Scenario) -> Estimate:
     r = s.retraining
     if r is not None and r.trigger != "never":
         # one at a time: the next starts after the previous has trained; a schedule needs no
-        # tick (SimPy events), an alert is read at a tick's end
+        # tick (SimPy events), an alert is read at a tick's end and waits out the cooldown
         gap_days = max(r.every_days, r.duration_days)
         if r.trigger == "alert":
-            gap_days = max(r.duration_days, s.scenario.tick_s / DAY_S)
+            gap_days = max(r.duration_days + r.cooldown_days, s.scenario.tick_s / DAY_S)
         retrainings = s.scenario.horizon_days / gap_days
     backlog = 0.0
     limit = s.teacher.rate_limit_per_min

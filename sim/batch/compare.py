@@ -32,6 +32,8 @@ COLUMNS = (
     "override_rate",
     "failed_rate",
     "savings_ratio",
+    "alerts",
+    "retrains",
 )
 
 
@@ -191,7 +193,7 @@ def save(
 
 TABLE_COLUMNS = (  # after the star, policy and point; each printed by its metric's formatter
     "cost_per_call_usd", "fallback_rate", "error_rate", "silent_failure_rate", "excess_error_rate",
-    "latency_p50_s", "latency_p99_s", "slo_attainment", "override_rate",
+    "latency_p50_s", "latency_p99_s", "slo_attainment", "override_rate", "alerts", "retrains",
 )  # fmt: skip
 
 
@@ -200,7 +202,7 @@ def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     console = Console(emoji=False, width=max(Console().width, 150))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
     headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
-               "p50", "p99", "SLO", "override", "verdict"]  # fmt: skip
+               "p50", "p99", "SLO", "override", "alerts", "retrains", "verdict"]  # fmt: skip
     for h in headers:
         view.add_column(h, justify="left" if h in ("policy", "point") else "right")
     for row in table.iter_rows(named=True):

@@ -12,7 +12,7 @@ import math
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import polars as pl
 from sim.analysis import workload
 from sim.batch import sweep
 from sim.batch.executors import Workers
-from sim.formatting import for_metric, metric_band
+from sim.formatting import count, for_metric, metric_band
 from sim.problems import BadInput, did_you_mean, show, toml_value
 from sim.scenario import grid
 from sim.scenario.loading import load_scenario
@@ -34,6 +34,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _TARGET = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([^<>=\s]+)\s*$")
 _FORM = "METRIC OP NUMBER such as savings_ratio>0 or break_even_day<=120 (OP one of < <= > >=)"
+LIFECYCLE = ("alerts", "retrains")  # what monitoring did: a crossing may be one of these starting
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Point:
     ci_low: float | None
     ci_high: float | None
     holds: bool
+    metrics: dict[str, float | None] = field(default_factory=dict)  # every metric's mean
 
     @property
     def half_width(self) -> float | None:
@@ -118,7 +120,8 @@ class Walk:
         for value, rows in zip(values, groups, strict=True):
             mean, interval = mean_and_ci([row[self.target.metric] for row in rows])
             low, high = interval or (None, None)
-            points.append(Point(step, value, mean, low, high, self.target.holds(mean)))
+            means = {name: mean_and_ci([row[name] for row in rows])[0] for name in sweep.METRICS}
+            points.append(Point(step, value, mean, low, high, self.target.holds(mean), means))
         self.curve += points
         return points
 
@@ -191,6 +194,7 @@ def bisect(
         "holds_below": holds_below,
         **found,
         "statement": _statement(path, target, found, holds_below),
+        "coincides": coincidence(path, *brackets[-1]),
         "curve": [asdict(p) for p in sorted(walk.curve, key=lambda p: p.value)],
     }
 
@@ -241,8 +245,34 @@ def _statement(path: str, target: Target, found: dict[str, Any], holds_below: bo
     )
 
 
+def coincidence(path: str, a: Point, b: Point) -> str | None:
+    """One line when alerts or retrainings change between the ends of the last bracket: the
+    target's crossing then coincides with monitoring acting (retraining starting, most often), and
+    the threshold that starts it, not the field alone, may be what moves the metric."""
+    changed = [
+        f"{name} {count(a.metrics.get(name))} at {a.value:.6g} → "
+        f"{count(b.metrics.get(name))} at {b.value:.6g}"
+        for name in LIFECYCLE
+        if a.metrics.get(name) != b.metrics.get(name)
+    ]
+    if not changed:
+        return None
+    started = [
+        name for name in LIFECYCLE if 0 in (a.metrics.get(name), b.metrics.get(name))
+        and a.metrics.get(name) != b.metrics.get(name)
+    ]  # fmt: skip
+    what = "retraining starting" if "retrains" in started else "monitoring acting"
+    if not started:
+        what = "the number of alerts or retrainings changing"
+    return (
+        f"The crossing coincides with {what} inside the last bracket of {path} "
+        f"({'; '.join(changed)}): check the monitoring threshold, not only {path}"
+    )
+
+
 def curve_frame(result: dict[str, Any]) -> pl.DataFrame:
-    """The walked curve as a frame, by value."""
+    """The walked curve as a frame, by value: the target's mean and CI, then every summary
+    metric's replication mean, one column each (named as in summary.json, cost terms `cost.*`)."""
     schema = {
         "step": pl.Int64,
         "value": pl.Float64,
@@ -250,8 +280,13 @@ def curve_frame(result: dict[str, Any]) -> pl.DataFrame:
         "ci_low": pl.Float64,
         "ci_high": pl.Float64,
         "holds": pl.Boolean,
+        **{name: pl.Float64 for name in sweep.METRICS},
     }
-    return pl.DataFrame(result["curve"], schema=schema)
+    rows = [
+        {**{k: v for k, v in p.items() if k != "metrics"}, **p.get("metrics", {})}
+        for p in result["curve"]
+    ]
+    return pl.DataFrame(rows, schema=schema)
 
 
 def print_result(result: dict[str, Any], directory: Path) -> None:
@@ -264,15 +299,23 @@ def print_result(result: dict[str, Any], directory: Path) -> None:
     view = Table(
         title=escape(f"{result['target']} along {result['path']} (replication means, 95% CI)")
     )
-    for name in ("step", result["path"], "mean", "95% CI", "holds"):
+    for name in ("step", result["path"], "mean", "95% CI", "holds", *LIFECYCLE):
         view.add_column(name, justify="right")
     metric = re.split(r"[<>=]", result["target"])[0]  # "silent_failure_rate<=0.002"
     for p in result["curve"]:
         band = metric_band(metric, p["ci_low"], p["ci_high"])
         mark = "yes" if p["holds"] else "no"
+        lifecycle = (count(p.get("metrics", {}).get(name)) for name in LIFECYCLE)
         view.add_row(
-            str(p["step"]), f"{p['value']:.6g}", for_metric(metric)(p["mean"], 0), band, mark
+            str(p["step"]),
+            f"{p['value']:.6g}",
+            for_metric(metric)(p["mean"], 0),
+            band,
+            mark,
+            *lifecycle,
         )
     console.print(view)
     console.print(result["statement"], markup=False, soft_wrap=True)
+    if result.get("coincides"):
+        console.print(result["coincides"], markup=False, soft_wrap=True)
     console.print(f"results: {directory}", markup=False)

@@ -347,7 +347,7 @@ def print_summary(plan: Plan, summary: dict[str, Any], limit: int = 40) -> None:
     console = Console(emoji=False, width=max(Console().width, 150))
     view = Table(title=f"{plan.name}: sweep means over replications (95% CI)")
     shown = ("cost_per_call_usd", "savings_ratio", "fallback_rate", "silent_failure_rate",
-             "latency_p99_s")  # fmt: skip
+             "latency_p99_s", "alerts", "retrains")  # fmt: skip
     for name in ("point", *plan.paths, *shown):
         view.add_column(name, justify="right")
     for mean in summary["means"][:limit]:

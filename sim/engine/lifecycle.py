@@ -179,7 +179,11 @@ def retraining(
     monitor: Monitor,
     agg: Aggregates,
 ) -> Generator[Any, Any, None]:
-    """Wait for the trigger, pay, train for duration_days while the old student serves, swap."""
+    """Wait for the trigger, pay, train for duration_days while the old student serves, swap.
+
+    On the alert trigger, cooldown_days after each deployment pass before another retraining may
+    start; an alert raised meanwhile that still stands (the windowed rate still above the
+    threshold) when the cooldown ends starts one then. A schedule keeps its own every_days."""
     r = scenario.retraining
     if r is None or r.trigger == "never":
         return
@@ -188,7 +192,8 @@ def retraining(
     number = 1
     while True:
         if r.trigger == "alert":
-            yield monitor.alert
+            if not monitor.alerting:
+                yield monitor.alert
         else:  # every_days apart, start to start (later if the previous one is still training)
             yield env.timeout(max(0.0, (number * r.every_days) * DAY_S - env.now))
         if env.now >= scenario.horizon_s:
@@ -205,6 +210,8 @@ def retraining(
         if env.now < scenario.horizon_s:
             agg.events.append((env.now, "retraining_end", f"student v{number} deployed"))
         monitor.rearm()
+        if r.trigger == "alert" and r.cooldown_days > 0:
+            yield env.timeout(r.cooldown_days * DAY_S)
 
 
 def control_stream(stream: np.random.SeedSequence) -> np.random.Generator:

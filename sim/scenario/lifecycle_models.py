@@ -133,6 +133,23 @@ class Retraining(Strict):
     min_share: Probability = Field(
         0.01, description="segments above this share at retraining time become seen"
     )
+    # A week: the new student's rate is read over a whole weekly cycle of traffic before another
+    # alert may replace it, and an alert loop (a threshold the student cannot get under) retrains
+    # at most once every duration_days + 7 days instead of once per tick after each deployment.
+    cooldown_days: Day = Field(
+        7.0,
+        description="alert: days after a new student is deployed before an alert may start "
+        "another retraining; an alert still standing when it ends starts one then (0 = none; "
+        "≤ 36500)",
+    )
+    # Two a quarter: a retraining costs a dataset, compute and people, and drift a monitor is meant
+    # to catch moves over months; more than two in 90 days is a trigger firing on normal traffic.
+    max_per_quarter: int = Field(
+        2,
+        ge=0,
+        le=1_000_000,
+        description="warn when more retrainings than this start within any 90 days (≤ 1e6)",
+    )
 
 
 class Signals(Strict):

@@ -291,7 +291,7 @@ def test_files_hold_what_was_printed(triage):
         assert row["dominated"] == s["dominated"]
         for key in (
             *FRONTIER, "fallback_rate", "error_rate", "excess_error_rate", "latency_p50_s",
-            "override_rate", "failed_rate",
+            "override_rate", "failed_rate", "alerts", "retrains",
         ):  # fmt: skip
             assert row[key] == s[key], key
         assert row["slo_attainment"] is None and s["slo_attainment"] is None  # no deadline
@@ -361,6 +361,8 @@ def test_human_output_stars_the_frontier(tmp_path, monkeypatch):
         assert ("★" in line) is (not s["dominated"])
     assert any("★" in line for line in table) and not all("★" in line for line in table)
     assert "Pareto frontier" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "policy" in line)
+    assert "alerts" in header and "retrains" in header
     assert f"results: {Path('results') / 'ticket-triage' / directory.name}" in result.stdout
     assert (directory / "compare.parquet").is_file()
 

@@ -182,3 +182,62 @@ def test_a_target_that_holds_or_fails_at_both_ends_stops_after_the_ends(
     assert result.exit_code == 2, result.output
     assert "at both ends" in result.stderr
     assert batches == [[3, 3]]
+
+
+def test_the_curve_keeps_every_metric_and_the_table_shows_monitoring(
+    cascade, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(executors, "start", lambda workers, cluster: threads())
+    out = tmp_path / "stress"
+    result = cli("stress", cascade, "--vary", "router.threshold=0.5:0.99", "--target",
+                 "fallback_rate<=0.2", "--steps", "3", "--out", out, "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    curve = pl.read_parquet(out / "stress.parquet")
+    assert set(stress.sweep.METRICS) <= set(curve.columns)
+    assert curve["fallback_rate"].to_list() == curve["mean"].to_list()  # the target's own column
+    for row, point in zip(curve.iter_rows(named=True), found["curve"], strict=True):
+        assert {m: row[m] for m in stress.sweep.METRICS} == point["metrics"]
+        assert row["calls"] > 0 and row["cost.total_usd"] > 0
+    assert found["coincides"] is None  # no monitoring: nothing to coincide with
+    human = cli("stress", cascade, "--vary", "router.threshold=0.5:0.99", "--target",
+                "fallback_rate<=0.2", "--steps", "1", "--out", tmp_path / "human")  # fmt: skip
+    header = next(line for line in human.stdout.splitlines() if "step" in line)
+    assert "alerts" in header and "retrains" in header
+
+
+def point(value: float, retrains: float, alerts: float, holds: bool) -> stress.Point:
+    return stress.Point(0, value, 1.0, None, None, holds, {"retrains": retrains, "alerts": alerts})
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "words"),
+    [
+        ((0.0, 1.0), (2.0, 1.0), "retraining starting"),
+        ((0.0, 0.0), (0.0, 3.0), "monitoring acting"),
+        ((1.0, 1.0), (2.0, 2.0), "the number of alerts or retrainings changing"),
+    ],
+)
+def test_a_change_of_monitoring_inside_the_last_bracket_is_one_line(a, b, words):
+    line = stress.coincidence("recall", point(0.66, *a, True), point(0.67, *b, False))
+    assert line is not None and "\n" not in line
+    assert line.startswith(f"The crossing coincides with {words} inside the last bracket of recall")
+    assert stress.coincidence("recall", point(0.66, *a, True), point(0.67, *a, False)) is None
+
+
+def test_a_crossing_made_by_retraining_starting_says_so(cascade, tmp_path, monkeypatch):
+    """Cost crosses its target where the fallback rate crosses the alert threshold: the alert
+    starts a retraining whose $1M compute dwarfs every other cost, so the last bracket's ends
+    differ in retrainings, and stress says so."""
+    monkeypatch.setattr(executors, "start", lambda workers, cluster: threads())
+    sets = ["--set", "monitoring.fallback_rate_alert=0.25", "--set", 'retraining.trigger="alert"',
+            "--set", "retraining.compute_usd=1000000"]  # fmt: skip
+    result = cli("stress", cascade, *sets, "--vary", "router.threshold=0.5:0.99", "--target",
+                 "cost.total_usd<=500000", "--steps", "8", "--out", tmp_path / "s")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("The crossing")]
+    assert len(lines) == 1 and "retrains" in lines[0]
+    curve = pl.read_parquet(tmp_path / "s" / "stress.parquet").sort("value")
+    below = curve.filter(~pl.col("holds"))["value"].min()
+    last = curve.filter(pl.col("value") <= below).tail(2)
+    assert last["retrains"][0] != last["retrains"][1]  # the bracket the line speaks of

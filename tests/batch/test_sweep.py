@@ -289,3 +289,16 @@ def test_workers_do_not_outlive_a_killed_sweep(tmp_path):
             break
         time.sleep(0.05)
     assert not any(Path(f"/proc/{w}").exists() for w in workers)
+
+
+def test_the_table_shows_alerts_and_retrainings(tmp_path):
+    """A threshold every window is over: one alert and one retraining per run at each point,
+    in sweep.parquet and in the printed table."""
+    sets = ("--set", "monitoring.fallback_rate_alert=0.01", "--set", 'retraining.trigger="alert"')
+    result = cli("sweep", TRIAGE, *SHORT, *sets, "--grid", "router.threshold=0.7,0.9",
+                 "--workers", "1", "--out", tmp_path / "s")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pl.read_parquet(tmp_path / "s" / "sweep.parquet")
+    assert table["alerts"].to_list() == table["retrains"].to_list() == [1.0] * 4
+    header = next(line for line in result.stdout.splitlines() if "point" in line)
+    assert "alerts" in header and "retrains" in header

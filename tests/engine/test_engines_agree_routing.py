@@ -87,3 +87,21 @@ def test_drift_retraining_audits_and_secondary_outputs():
     relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(57, 58))
     assert {"observed_error_rate", "secondary_silent_failure_rate", "cost.audit_usd",
             "silent_failure_rate", "fallback_rate"} <= relative_se.keys()  # fmt: skip
+
+
+def test_alert_retraining_under_a_cooldown():
+    """A threshold on the day-0 fallback rate itself: alerts come on noise, at random times, and
+    the cooldown spaces the retrainings they start; the counts agree in distribution."""
+    from sim.analysis.monitoring import expected_monitored_rate
+    from sim.scenario.loading import validate
+
+    raw = variant(
+        4.0,
+        monitoring={"window_hours": 6, "fallback_rate_alert": 0.5},
+        retraining={"trigger": "alert", "duration_days": 0.25, "cooldown_days": 0.5},
+    )
+    rate = expected_monitored_rate(validate(raw))
+    assert rate is not None
+    raw["monitoring"]["fallback_rate_alert"] = round(rate, 4)
+    relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(59, 60))
+    assert {"alerts", "retrains", "cost.retraining_usd"} <= relative_se.keys()

@@ -296,3 +296,62 @@ def test_audits_see_the_error_rate_and_secondary_outputs_collapse_silently(seed,
 def test_aggregates_start_with_version_one():
     agg = Aggregates.empty(7200.0, 3600.0, 2, 1)
     assert agg.student_version.tolist() == [1, 1]
+
+
+def runaway(scenario, cooldown_days: float, threshold: float = 0.01, horizon_days: float = 30.0):
+    """A threshold far below the fallback rate (~0.32): every tick alerts, so retraining on alert
+    loops for as long as the cooldown lets it."""
+    return scenario(
+        scenario={"horizon_days": horizon_days},
+        traffic={"calls_per_day": 5000},
+        monitoring={"window_hours": 24, "fallback_rate_alert": threshold},
+        retraining={"trigger": "alert", "duration_days": 0.5, "cooldown_days": cooldown_days},
+    )
+
+
+def loop_starts(horizon_s: float, first_s: float, period_s: float) -> int:
+    """Starts at first, first + period, … before the horizon."""
+    return math.ceil((horizon_s - first_s) / period_s)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_cooldown_bounds_an_alert_loop(seed, scenario):
+    """The first alert ends tick 0 (1 h); without a cooldown each deployment (0.5 days later)
+    alerts again one tick after, so a retraining starts every 13 h; with a 3-day cooldown the
+    standing alert starts the next one as the cooldown ends, every 3.5 days."""
+    free = run(runaway(scenario, 0.0), seed)[0]
+    assert free["retrains"] == loop_starts(30 * DAY, 3600, 13 * 3600) == 56
+    held, _, events = run(runaway(scenario, 3.0), seed)
+    assert held["retrains"] == loop_starts(30 * DAY, 3600, 3.5 * DAY) == 9
+    assert held["retrains"] <= 30 / 3 + 1
+    starts = events.filter(pl.col("kind") == "retraining_start")["time_s"].to_numpy()
+    assert np.allclose(np.diff(starts), 3.5 * DAY)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("cooldown_days", [1.0, 2.5])
+def test_no_retraining_starts_within_the_cooldown_of_a_deployment(seed, cooldown_days, scenario):
+    """At a threshold on the stationary rate itself the windowed rate crosses it on noise, at
+    random times: whatever they are, each start waits cooldown_days after the last deployment,
+    so at most horizon / cooldown + 1 retrainings start."""
+    s = runaway(scenario, cooldown_days, threshold=cascade_rates(0.9)[0])
+    summary, _, events = run(s, seed)
+    starts = events.filter(pl.col("kind") == "retraining_start")["time_s"].to_numpy()
+    ends = events.filter(pl.col("kind") == "retraining_end")["time_s"].to_numpy()
+    assert summary["retrains"] == starts.size >= 3  # the loop is real
+    assert np.all(starts[1:] >= ends[: starts.size - 1] + cooldown_days * DAY - 1e-6)
+    assert summary["retrains"] <= 30 / cooldown_days + 1
+
+
+@pytest.mark.parametrize("seed", [61, 62])
+def test_both_engines_count_the_same_retrainings_under_the_cooldown(seed, scenario):
+    """The loop's count depends on the cooldown alone (every window is far above the threshold),
+    so the reference engine, on its own streams, must count exactly the same starts and alerts."""
+    from sim.engine.reference import run_reference
+
+    s = runaway(scenario, 3.0, horizon_days=12.0)
+    fast = run_fast(s, seed, 1)[0]
+    ref = run_reference(s, seed, 1)[0]
+    assert fast.retrains == ref.retrains == loop_starts(12 * DAY, 3600, 3.5 * DAY) == 4
+    # the first alert, and one after each deployment (the cooldown holds it until it ends)
+    assert fast.alerts == ref.alerts == 1 + 4
