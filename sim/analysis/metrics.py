@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import economics, extremes, verdict
+from sim.analysis import deadline, economics, extremes, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -51,6 +51,7 @@ SCALAR_METRICS = (
     "flag_rate",
     "bypass_rate",
     "abandoned_rate",
+    "fallback_abandoned_ratio",
     "teacher_unavailable_rate",
     "human_review_rate",
     "teacher_call_rate",
@@ -276,6 +277,9 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
                 "flag_rate": rate(row["flags"]),
                 "bypass_rate": rate(row["bypasses"]),
                 "abandoned_rate": rate(row["abandoned"]),
+                "fallback_abandoned_ratio": deadline.abandoned_ratio(
+                    scenario.router.policy, row["abandoned"], row["fallbacks"], calls
+                ),
                 "teacher_unavailable_rate": rate(row["teacher_unavailable"]),
                 "human_review_rate": rate(row["human_reviews"]),
                 "teacher_call_rate": rate(row["teacher_calls"]),
@@ -401,6 +405,7 @@ def summarize(
     summary["ci95"] = ci if len(aggs) >= 2 else {}
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
+        *deadline.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
     ]
     return summary

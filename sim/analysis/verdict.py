@@ -106,7 +106,15 @@ def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) 
         out.append(
             f"Silent failures ({silent:.2%} of calls) exceed the teacher's own error rate "
             f"({teacher_error:.2%}): the student is confidently wrong where the teacher would "
-            "have been right, and nothing flags it."
+            "have been right, and "
+            + (
+                "some were sent to the teacher but returned anyway when the deadline abandoned "
+                "the fallback."
+                if (summary.get("abandoned_rate") or 0.0) > 0
+                and policy.escalates
+                and scenario.router.on_deadline == "return_student"
+                else "nothing flags it."
+            )
         )
     secondary = summary.get("secondary_silent_failure_rate") or 0.0
     if secondary > 0.005:

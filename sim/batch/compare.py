@@ -23,6 +23,7 @@ FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
 COLUMNS = (
     "cost_per_call_usd",
     "fallback_rate",
+    "abandoned_rate",
     "error_rate",
     "silent_failure_rate",
     "excess_error_rate",
@@ -189,17 +190,18 @@ def save(
 
 
 TABLE_COLUMNS = (  # after the star, policy and point; each printed by its metric's formatter
-    "cost_per_call_usd", "fallback_rate", "error_rate", "silent_failure_rate", "excess_error_rate",
-    "latency_p50_s", "latency_p99_s", "slo_attainment", "override_rate",
+    "cost_per_call_usd", "fallback_rate", "abandoned_rate", "failed_rate", "error_rate",
+    "silent_failure_rate", "excess_error_rate", "latency_p50_s", "latency_p99_s", "slo_attainment",
+    "override_rate",
 )  # fmt: skip
 
 
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     """The comparison as a rich table; the Pareto frontier's rows starred."""
-    console = Console(emoji=False, width=max(Console().width, 150))
+    console = Console(emoji=False, width=max(Console().width, 170))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
-    headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
-               "p50", "p99", "SLO", "override"]  # fmt: skip
+    headers = ["", "policy", "point", "cost/call", "fallback", "abandoned", "failed", "error",
+               "silent", "excess", "p50", "p99", "SLO", "override"]  # fmt: skip
     for h in headers:
         view.add_column(h, justify="left" if h in ("policy", "point") else "right")
     for row in table.iter_rows(named=True):

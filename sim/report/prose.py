@@ -13,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from sim.formatting import count, days, for_metric, metric_band, money, share
+from sim.analysis import deadline
+from sim.formatting import count, days, for_metric, metric_band, money, seconds, share
 from sim.report.loading import Run
 from sim.report.series import teacher_error
 from sim.scenario.policies import BY_NAME, Policy
@@ -60,13 +61,27 @@ def verdict(run: Run) -> tuple[bool | None, str]:
         parts = [
             f"This run is the teacher-only baseline: every call goes to the teacher API, costing "
             f"{money(s['cost']['total_usd'])} over the {run.horizon_days:g}-day horizon. There is "
-            f"no student to pay off."
+            f"no student to pay off.{deadline_clause(run)}"
         ]
     else:
         pays = (s.get("savings_usd") or 0.0) > 0
         parts = [_money_sentence(run, pays), _break_even_sentence(s, pays), routing_sentence(run)]
-    parts += _quality_sentences(s, policy)
+    parts += _quality_sentences(s, policy, _returned_at_deadline(run))
     return pays, " ".join(parts)
+
+
+def _returned_at_deadline(run: Run) -> bool:
+    """Whether fallbacks abandoned at the deadline returned the student's answer: then some silent
+    failures were flagged (or below the threshold) and returned all the same."""
+    s = run.summary
+    policy = _policy(s.get("policy"))
+    escalates = policy is not None and policy.escalates
+    router = run.scenario.get("router", {})
+    return (
+        escalates
+        and (s.get("abandoned_rate") or 0.0) > 0
+        and not deadline.fails_on_deadline(router, s.get("policy"))
+    )
 
 
 def _money_sentence(run: Run, pays: bool) -> str:
@@ -114,16 +129,48 @@ def routing_sentence(run: Run) -> str:
         return "No call fell back: the student answered everything."
     human = (s.get("human_review_rate") or 0) > 0
     where = "went to human review" if human else "fell back to the teacher"
-    return f"{share(s.get('fallback_rate'))} of calls {where}."
+    if (s.get("abandoned_rate") or 0.0) > 0:
+        where = "were sent to a person" if human else "were sent on to the teacher"
+    return f"{share(s.get('fallback_rate'))} of calls {where}." + deadline_clause(run)
 
 
-def _quality_sentences(s: dict[str, Any], policy: Policy | None) -> list[str]:
+def deadline_clause(run: Run) -> str:
+    """What the deadline did to the fallbacks (or the teacher's answers), when it abandoned any:
+    a fallback abandoned did not answer, whatever the fallback rate says."""
+    s, router = run.summary, run.scenario.get("router", {})
+    abandoned, ratio = s.get("abandoned_rate") or 0.0, s.get("fallback_abandoned_ratio")
+    if abandoned <= 0:
+        return ""
+    policy = _policy(s.get("policy"))
+    limit = router.get("deadline_s")
+    at = f"the {seconds(limit)} deadline" if limit else "the deadline"
+    got = deadline.instead(router, s.get("policy"))
+    if policy is not None and policy.teacher_answers_all:
+        of = f" ({share(ratio)} of the teacher's answers)" if ratio is not None else ""
+        return f" On {share(abandoned)} of calls{of} the teacher missed {at}: the call {got}."
+    whole = f" ({share(ratio)} of the fallbacks)" if ratio is not None else ""
+    return (
+        f" Of those, **{share(abandoned)} of calls{whole} were abandoned at {at}** and {got}: "
+        f"the fallback answered only {share(max(0.0, (s.get('fallback_rate') or 0.0) - abandoned))}"
+        f" of calls."
+    )
+
+
+def _quality_sentences(
+    s: dict[str, Any], policy: Policy | None, returned_at_deadline: bool = False
+) -> list[str]:
     """Silent failures against the teacher's own errors, secondary outputs, monitoring."""
     parts = []
     silent, teacher = s.get("silent_failure_rate"), teacher_error(s)
     if not _is_baseline(policy) and silent is not None:
+        what = (
+            "a wrong student answer returned as a normal answer, here including calls sent to "
+            "the teacher whose fallback the deadline abandoned"
+            if returned_at_deadline
+            else "a wrong student answer returned with nothing flagging it"
+        )
         sentence = (
-            f"Silent failures — a wrong student answer returned with nothing flagging it — hit "
+            f"Silent failures — {what} — hit "
             f"**{share(silent)}** of calls (about {count(round(10_000 * silent))} in 10,000)"
         )
         if teacher is not None:
@@ -219,18 +266,19 @@ def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
         _row(summary, label, key)
         for label, key in (
             ("fallback rate", "fallback_rate"),
+            ("abandoned at the deadline", "abandoned_rate"),
+            ("failed calls", "failed_rate"),
             ("silent failure rate", "silent_failure_rate"),
             ("error rate", "error_rate"),
             ("excess error vs teacher", "excess_error_rate"),
             ("offline eval error", "eval_error_rate"),
             ("error seen by audits", "observed_error_rate"),
             ("secondary silent failures", "secondary_silent_failure_rate"),
-            ("failed calls", "failed_rate"),
             ("alerts", "alerts"),
             ("retrainings", "retrains"),
         )
     ]
-    quality.insert(2, ("teacher's own error rate", share(teacher_error(summary)), ""))
+    quality.insert(4, ("teacher's own error rate", share(teacher_error(summary)), ""))
     latency = [
         _row(summary, label, key)
         for label, key in (
