@@ -100,7 +100,10 @@ def compare(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     policy: Annotated[
         list[str] | None,
-        typer.Option(help="A policy to compare (repeatable; default: the file's)."),
+        typer.Option(
+            help="A policy to compare: NAME, or NAME:path=value for a setting of that policy "
+            "only, e.g. verify:router.threshold=0.5 (repeatable; default: the file's)."
+        ),
     ] = None,
     grid: Annotated[
         list[str] | None,

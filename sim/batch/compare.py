@@ -13,11 +13,11 @@ from rich.table import Table
 
 from sim import results, runner
 from sim.analysis import workload
+from sim.batch import policy_settings
 from sim.formatting import for_metric
-from sim.problems import BadInput, did_you_mean, show
+from sim.problems import BadInput
 from sim.scenario import grid
 from sim.scenario import loading as scenario_file
-from sim.scenario.policies import POLICIES
 
 FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
 COLUMNS = (
@@ -34,17 +34,6 @@ COLUMNS = (
     "failed_rate",
     "savings_ratio",
 )
-
-
-def check_policies(policies: list[str]) -> None:
-    """Every --policy must be a known policy name."""
-    problems = [
-        f"--policy: got {show(p)}{did_you_mean(p, POLICIES)}; expected one of {', '.join(POLICIES)}"
-        for p in policies
-        if p not in POLICIES
-    ]
-    if problems:
-        raise BadInput(problems)
 
 
 def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -> None:
@@ -65,19 +54,24 @@ def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -
 
 
 def variants(
-    file: Path, overrides: list[str], policies: list[str | None], points: list[dict[str, Any]]
+    file: Path,
+    overrides: list[str],
+    policies: list[str | None],
+    points: list[dict[str, Any]],
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> list[Any]:
     """Every (policy, point) as a validated scenario, all validated before any run; policy None
-    keeps the file's (or the point's)."""
+    keeps the file's (or the point's). A policy's own settings apply last, and join its point."""
     check_axes(file, overrides, points)
     out = []
     failed: dict[str, list[tuple[str | None, str]]] = {}  # problem line -> the variants it has
     for policy in policies:
         chosen = [] if policy is None else [f'router.policy="{policy}"']
+        own = (settings or {}).get(policy or "", {})
         for point in points:
-            sets = [*overrides, *chosen, *grid.as_overrides(point)]
+            sets = [*overrides, *chosen, *grid.as_overrides(point), *grid.as_overrides(own)]
             try:
-                out.append((policy, point, runner.load(file, sets)))
+                out.append((policy, {**point, **own}, runner.load(file, sets)))
             except BadInput as bad:
                 for line in bad.problems:
                     # a line about a grid field names its value itself: the point adds nothing
@@ -146,7 +140,7 @@ def compare(
 ) -> tuple[list[dict[str, Any]], pl.DataFrame]:
     """Run every variant on the same seed (common random numbers): summaries and the table;
     refuse before any runs when the work estimate of a variant exceeds a limit."""
-    check_policies(policies)
+    chosen = policy_settings.parse(policies)
     points = grid.points(axes)
     if points[0] and "router.policy" in points[0]:
         raise BadInput(
@@ -155,7 +149,8 @@ def compare(
                 "expected --policy P for each policy"
             ]
         )
-    todo = variants(file, overrides, list(policies), points)
+    policy_settings.check(file, overrides, chosen, list(points[0]))
+    todo = variants(file, overrides, list(chosen), points, chosen)
     workload.check([scenario for _, _, scenario in todo], allow_large, say)
     summaries = []
     for policy, point, scenario in todo:
