@@ -336,3 +336,93 @@ def captions(run: Run) -> dict[str, str]:
             "cost, silent failures and p99 latency and better on one)."
         ),
     }
+
+
+# --- a compare directory -----------------------------------------------------------------------
+
+COMPARISON_HEADERS = (
+    "", "policy", "point", "cost/call", "savings", "fallback", "abandoned", "failed", "error",
+    "silent", "p99", "SLO", "verdict",
+)  # fmt: skip
+
+
+def _variant_name(row: dict[str, Any]) -> str:
+    return row["policy"] + (f" ({row['point']})" if row["point"] else "")
+
+
+def comparison_paragraph(rows: pl.DataFrame) -> str:
+    """What the comparison found: the frontier, the cheapest and the safest variant, and any
+    variant whose deadline turned its fallback off."""
+    if rows.height == 0:
+        return "The comparison holds no variant."
+    named = list(rows.iter_rows(named=True))
+    frontier = [_variant_name(r) for r in named if r["frontier"]]
+    cheapest = min(named, key=lambda r: _ordered(r["cost_per_call_usd"]))
+    safest = min(named, key=lambda r: _ordered(r["silent_failure_rate"]))
+    parts = [
+        f"{times(rows.height, 'variant', 'variants').capitalize()} ran on one request stream. "
+        f"On the Pareto frontier (no other variant at least as good on cost, silent failures and "
+        f"p99 latency and better on one): **{', '.join(frontier)}**.",
+        f"The cheapest is {_variant_name(cheapest)} at "
+        f"{money(cheapest['cost_per_call_usd'])} a call; the fewest silent failures, "
+        f"{share(safest['silent_failure_rate'])} of calls, come from {_variant_name(safest)}.",
+    ]
+    for r in named:
+        ratio = _abandoned_ratio(r)
+        if ratio is not None and ratio > deadline.MOST:
+            parts.append(
+                f"Under {_variant_name(r)} the deadline abandoned {share(ratio)} of the "
+                f"fallbacks ({share(r['abandoned_rate'])} of calls): it turns the fallback off."
+            )
+    if all(r["verdict"] is None for r in named):
+        parts.append("The summaries carry no verdict, shown as —.")
+    return " ".join(parts)
+
+
+def _ordered(value: float | None) -> float:
+    return math.inf if value is None else value
+
+
+def _abandoned_ratio(row: dict[str, Any]) -> float | None:
+    """The share of a variant's fallbacks abandoned, from its rates (escalating policies)."""
+    policy = _policy(row["policy"])
+    fallbacks, abandoned = row["fallback_rate"], row["abandoned_rate"]
+    if policy is None or not policy.escalates or not fallbacks or abandoned is None:
+        return None
+    return abandoned / fallbacks
+
+
+def comparison_rows(rows: pl.DataFrame) -> list[list[str]]:
+    """The comparison table's cells, each printed by its metric's formatter; the verdict as given
+    (— when the summary has none)."""
+    metrics = ("cost_per_call_usd", "savings_ratio", "fallback_rate", "abandoned_rate",
+               "failed_rate", "error_rate", "silent_failure_rate", "latency_p99_s",
+               "slo_attainment")  # fmt: skip
+    return [
+        [
+            "★" if r["frontier"] else "",
+            r["policy"],
+            r["point"],
+            *(for_metric(m)(r[m], 0) for m in metrics),
+            r["verdict"] or "—",
+        ]
+        for r in rows.iter_rows(named=True)
+    ]
+
+
+def comparison_captions() -> dict[str, str]:
+    """The compare report's figure captions by file name."""
+    stars = (
+        " Stars are on the Pareto frontier (no other variant is at least as good on cost, "
+        "silent failures and p99 latency and better on one); hollow circles are dominated."
+    )
+    return {
+        "report-frontier.png": (
+            "**Which policy, at which setting?** Cost per 1,000 calls against the silent-"
+            "failure rate of every policy and grid point, on one request stream." + stars
+        ),
+        "report-frontier-latency.png": (
+            "**And how fast?** Cost per 1,000 calls against the p99 latency of the same "
+            "variants." + stars
+        ),
+    }
