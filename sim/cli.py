@@ -102,7 +102,10 @@ def compare(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     policy: Annotated[
         list[str] | None,
-        typer.Option(help="A policy to compare (repeatable; default: the file's)."),
+        typer.Option(
+            help="A policy to compare: NAME, or NAME:path=value for a setting of that policy "
+            "only, e.g. verify:router.threshold=0.5 (repeatable; default: the file's)."
+        ),
     ] = None,
     grid: Annotated[
         list[str] | None,
@@ -288,20 +291,20 @@ app.command("fit-traffic")(cli_fit.fit_traffic)
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `run`.")],
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by `run`, or by `compare`.")],
 ) -> None:
-    """Regenerate a run's report.html (self-contained) and its PNG figures."""
+    """Regenerate a run's report.html (self-contained) and its PNG figures; on a compare
+    directory, the frontier and one row per policy with its verdict."""
 
     def body() -> None:
         from sim import output_dir
-        from sim.report import FIGURE_NAMES, REPORT_NAME, load_run, write_report
+        from sim.report import COMPARISON_FIGURES, FIGURE_NAMES, REPORT_NAME, load_any, write_report
 
-        load_run(run_dir)  # bad input (not a run folder) before the folder is probed
+        load_any(run_dir)  # bad input (neither a run nor a compare folder) before the probe
         raise_problems(output_dir.writable_problems(run_dir, "RUN_DIR"))
         written = write_report(run_dir)
-        output_dir.record(
-            run_dir, [n for n in (REPORT_NAME, *FIGURE_NAMES) if (run_dir / n).exists()]
-        )
+        names = (REPORT_NAME, *FIGURE_NAMES, *COMPARISON_FIGURES)
+        output_dir.record(run_dir, [n for n in dict.fromkeys(names) if (run_dir / n).exists()])
         print(f"report: {written}")
 
     guarded(body)

@@ -139,3 +139,22 @@ def test_the_table_shows_risk_adjusted_figures_only_when_failures_are_priced(tmp
         below = lines[at + 1 : at + 3]
         row = next(line for line in below if f"│   {label} " in line)
         assert money(summary[key]) in row, (label, row)
+
+
+def test_table_shows_abandoned_and_failed_beside_the_fallback_rate(tmp_path):
+    from sim.formatting import share
+
+    out = tmp_path / "run"
+    result = run("--out", str(out), "--set", "router.deadline_s=0.5")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    lines = result.stdout.splitlines()
+    labels = ("fallback rate", "abandoned at the deadline", "  of the fallbacks", "failed calls")
+    rows = [next(i for i, x in enumerate(lines) if x.startswith(f"│ {label} ")) for label in labels]
+    assert rows == list(range(rows[0], rows[0] + 4))  # side by side, in that order
+    keys = ("fallback_rate", "abandoned_rate", "fallback_abandoned_ratio", "failed_rate")
+    for row, key in zip(rows, keys, strict=True):
+        assert f" {share(summary[key])} │" in lines[row]
+    # ticket-triage's teacher (median 0.9 s) behind the student never answers within 0.5 s
+    assert summary["fallback_abandoned_ratio"] > 0.9
+    assert "warning: Your deadline turns the fallback off" in result.stdout

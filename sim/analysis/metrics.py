@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sim.analysis import decision, economics, extremes, failure_cost, monitoring, verdict
+from sim.analysis import deadline, decision, economics, extremes, failure_cost, monitoring, verdict
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.engine.kernels.histogram import OVERFLOW, histogram_quantile
@@ -55,6 +55,7 @@ SCALAR_METRICS = (
     "flag_rate",
     "bypass_rate",
     "abandoned_rate",
+    "fallback_abandoned_ratio",
     "teacher_unavailable_rate",
     "human_review_rate",
     "teacher_call_rate",
@@ -299,6 +300,9 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
                 "flag_rate": rate(row["flags"]),
                 "bypass_rate": rate(row["bypasses"]),
                 "abandoned_rate": rate(row["abandoned"]),
+                "fallback_abandoned_ratio": deadline.abandoned_ratio(
+                    scenario.router.policy, row["abandoned"], row["fallbacks"], calls
+                ),
                 "teacher_unavailable_rate": rate(row["teacher_unavailable"]),
                 "human_review_rate": rate(row["human_reviews"]),
                 "teacher_call_rate": rate(row["teacher_calls"]),
@@ -382,7 +386,8 @@ def observed_error_interval(aggs: list[Aggregates]) -> list[float] | None:
     p = errors / audited
     centre = (p + z * z / (2 * audited)) / (1 + z * z / audited)
     half = z * math.sqrt(p * (1 - p) / audited + z * z / (4 * audited**2)) / (1 + z * z / audited)
-    return [centre - half, centre + half]
+    # the Wilson bounds lie in [0, 1]; clamp only the rounding (1.0000000000000002 at p = 1)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
 def summarize(
@@ -425,6 +430,7 @@ def summarize(
     summary["ci95"] = ci if len(aggs) >= 2 else {}
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
+        *deadline.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
         *monitoring.warnings(scenario, [agg.events for agg in aggs]),
     ]

@@ -107,7 +107,15 @@ def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) 
         out.append(
             f"Silent failures ({silent:.2%} of calls) exceed the teacher's own error rate "
             f"({decision.teacher_error(summary):.2%}): the student is confidently wrong where "
-            "the teacher would have been right, and nothing flags it."
+            "the teacher would have been right, and "
+            + (
+                "some were sent to the teacher but returned anyway when the deadline abandoned "
+                "the fallback."
+                if (summary.get("abandoned_rate") or 0.0) > 0
+                and policy.escalates
+                and scenario.router.on_deadline == "return_student"
+                else "nothing flags it."
+            )
         )
     limit = scenario.economics.max_silent_failure_rate
     if decision.silent_above_limit(summary, limit) is not None:

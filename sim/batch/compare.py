@@ -13,16 +13,17 @@ from rich.table import Table
 
 from sim import results, runner
 from sim.analysis import workload
+from sim.batch import policy_settings
 from sim.formatting import for_metric
-from sim.problems import BadInput, did_you_mean, show
+from sim.problems import BadInput
 from sim.scenario import grid
 from sim.scenario import loading as scenario_file
-from sim.scenario.policies import POLICIES
 
 FRONTIER = ("cost_per_call_usd", "silent_failure_rate", "latency_p99_s")
 COLUMNS = (
     "cost_per_call_usd",
     "fallback_rate",
+    "abandoned_rate",
     "error_rate",
     "silent_failure_rate",
     "excess_error_rate",
@@ -35,17 +36,6 @@ COLUMNS = (
     "alerts",
     "retrains",
 )
-
-
-def check_policies(policies: list[str]) -> None:
-    """Every --policy must be a known policy name."""
-    problems = [
-        f"--policy: got {show(p)}{did_you_mean(p, POLICIES)}; expected one of {', '.join(POLICIES)}"
-        for p in policies
-        if p not in POLICIES
-    ]
-    if problems:
-        raise BadInput(problems)
 
 
 def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -> None:
@@ -66,19 +56,24 @@ def check_axes(file: Path, overrides: list[str], points: list[dict[str, Any]]) -
 
 
 def variants(
-    file: Path, overrides: list[str], policies: list[str | None], points: list[dict[str, Any]]
+    file: Path,
+    overrides: list[str],
+    policies: list[str | None],
+    points: list[dict[str, Any]],
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> list[Any]:
     """Every (policy, point) as a validated scenario, all validated before any run; policy None
-    keeps the file's (or the point's)."""
+    keeps the file's (or the point's). A policy's own settings apply last, and join its point."""
     check_axes(file, overrides, points)
     out = []
     failed: dict[str, list[tuple[str | None, str]]] = {}  # problem line -> the variants it has
     for policy in policies:
         chosen = [] if policy is None else [f'router.policy="{policy}"']
+        own = (settings or {}).get(policy or "", {})
         for point in points:
-            sets = [*overrides, *chosen, *grid.as_overrides(point)]
+            sets = [*overrides, *chosen, *grid.as_overrides(point), *grid.as_overrides(own)]
             try:
-                out.append((policy, point, runner.load(file, sets)))
+                out.append((policy, {**point, **own}, runner.load(file, sets)))
             except BadInput as bad:
                 for line in bad.problems:
                     # a line about a grid field names its value itself: the point adds nothing
@@ -147,7 +142,7 @@ def compare(
 ) -> tuple[list[dict[str, Any]], pl.DataFrame]:
     """Run every variant on the same seed (common random numbers): summaries and the table;
     refuse before any runs when the work estimate of a variant exceeds a limit."""
-    check_policies(policies)
+    chosen = policy_settings.parse(policies)
     points = grid.points(axes)
     if points[0] and "router.policy" in points[0]:
         raise BadInput(
@@ -156,7 +151,8 @@ def compare(
                 "expected --policy P for each policy"
             ]
         )
-    todo = variants(file, overrides, list(policies), points)
+    policy_settings.check(file, overrides, chosen, list(points[0]))
+    todo = variants(file, overrides, list(chosen), points, chosen)
     workload.check([scenario for _, _, scenario in todo], allow_large, say)
     summaries = []
     for policy, point, scenario in todo:
@@ -192,17 +188,19 @@ def save(
 
 
 TABLE_COLUMNS = (  # after the star, policy and point; each printed by its metric's formatter
-    "cost_per_call_usd", "fallback_rate", "error_rate", "silent_failure_rate", "excess_error_rate",
-    "latency_p50_s", "latency_p99_s", "slo_attainment", "override_rate", "alerts", "retrains",
+    "cost_per_call_usd", "fallback_rate", "abandoned_rate", "failed_rate", "error_rate",
+    "silent_failure_rate", "excess_error_rate", "latency_p50_s", "latency_p99_s", "slo_attainment",
+    "override_rate", "alerts", "retrains",
 )  # fmt: skip
 
 
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     """The comparison as a rich table; the Pareto frontier's rows starred."""
-    console = Console(emoji=False, width=max(Console().width, 150))
+    console = Console(emoji=False, width=max(Console().width, 170))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
-    headers = ["", "policy", "point", "cost/call", "fallback", "error", "silent", "excess",
-               "p50", "p99", "SLO", "override", "alerts", "retrains", "verdict"]  # fmt: skip
+    headers = ["", "policy", "point", "cost/call", "fallback", "abandoned", "failed", "error",
+               "silent", "excess", "p50", "p99", "SLO", "override", "alerts", "retrains",
+               "verdict"]  # fmt: skip
     for h in headers:
         view.add_column(h, justify="left" if h in ("policy", "point") else "right")
     for row in table.iter_rows(named=True):

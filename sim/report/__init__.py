@@ -2,7 +2,8 @@
 
 In layers, each importing only those above it:
 
-- `loading`: a run directory read and checked once (`Run`, `load_run`);
+- `loading`: a run directory read and checked once (`Run`, `load_run`), or a compare directory
+  (`Comparison`, `load_comparison`; `load_any` takes either);
 - `series`: the data each figure plots, as polars frames (pure, so tests compare them with the
   files they come from);
 - `figures`: matplotlib drawings of those series, as PNG bytes;
@@ -10,22 +11,26 @@ In layers, each importing only those above it:
 - `page`: the HTML page, its style (`style.css`, package data) and writing it all.
 """
 
-from sim.report.figures import FIGURE_NAMES, draw_figures
-from sim.report.loading import Run, load_run
-from sim.report.page import REPORT_NAME, render_html, write_report
-from sim.report.prose import key_numbers, setup_line, verdict
+from sim.report.figures import COMPARISON_FIGURES, FIGURE_NAMES, draw_figures
+from sim.report.loading import Comparison, Run, load_any, load_comparison, load_run
+from sim.report.page import REPORT_NAME, render_comparison_html, render_html, write_report
+from sim.report.prose import comparison_paragraph, key_numbers, setup_line, verdict
 from sim.report.series import (
     cost_series,
     daily_rates,
     event_marks,
     frontier_points,
     latency_series,
+    policy_rows,
 )
 
 __all__ = [
+    "COMPARISON_FIGURES",
     "FIGURE_NAMES",
     "REPORT_NAME",
+    "Comparison",
     "Run",
+    "comparison_paragraph",
     "cost_series",
     "daily_rates",
     "draw_figures",
@@ -33,7 +38,11 @@ __all__ = [
     "frontier_points",
     "key_numbers",
     "latency_series",
+    "load_any",
+    "load_comparison",
     "load_run",
+    "policy_rows",
+    "render_comparison_html",
     "render_html",
     "setup_line",
     "verdict",

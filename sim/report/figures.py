@@ -264,7 +264,20 @@ def latency_figure(run: Run) -> bytes:
 def frontier_figure(run: Run) -> bytes:
     """Cost per call against silent-failure rate for every compared variant."""
     assert run.compare is not None
-    data = frontier_points(run.compare)
+    return draw_frontier(run.compare, "silent_failure_rate")
+
+
+FRONTIER_AXES = {  # the frontier's other axes: label, and whether it is a share
+    "silent_failure_rate": ("silent failure rate", True),
+    "latency_p99_s": ("latency p99", False),
+}
+
+
+def draw_frontier(compare: pl.DataFrame, y: str) -> bytes:
+    """Cost per call against `y` (silent-failure rate or p99 latency) for every variant of a
+    compare.parquet, the Pareto frontier (over cost, silent failures and p99) starred."""
+    data = frontier_points(compare)
+    name, is_share = FRONTIER_AXES[y]
     figure = _figure(9.0, 4.2)
     ax = figure.add_subplot()
     _style(ax)
@@ -273,7 +286,7 @@ def frontier_figure(run: Run) -> bytes:
     if off.height:
         ax.scatter(
             off["cost_per_call_usd"],
-            off["silent_failure_rate"],
+            off[y],
             s=30,
             facecolors="none",
             edgecolors="#999999",
@@ -281,16 +294,16 @@ def frontier_figure(run: Run) -> bytes:
         )
     ax.scatter(
         on["cost_per_call_usd"],
-        on["silent_failure_rate"],
+        on[y],
         s=60,
         marker="*",
         color=DISTILL_COLOR,
         label="Pareto frontier (cost, silent failures, p99)",
     )
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=_headroom(data["silent_failure_rate"], 1.2))
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=_headroom(data[y], 1.2))
     middle = sum(ax.get_xlim()) / 2
     # variants at the same point (a policy the grid's field does not touch) share one label
-    shared = on.group_by("cost_per_call_usd", "silent_failure_rate", maintain_order=True).agg(
+    shared = on.group_by("cost_per_call_usd", y, maintain_order=True).agg(
         pl.col("label"), pl.col("policy").unique(maintain_order=True)
     )
     for row in shared.iter_rows(named=True):
@@ -299,18 +312,19 @@ def frontier_figure(run: Run) -> bytes:
         left = row["cost_per_call_usd"] > middle  # keep the label inside the axes
         ax.annotate(
             text,
-            (row["cost_per_call_usd"], row["silent_failure_rate"]),
+            (row["cost_per_call_usd"], row[y]),
             xytext=(-6 if left else 6, 4),
             textcoords="offset points",
             ha="right" if left else "left",
             fontsize="small",
         )
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: money(1000 * v)))
-    ax.yaxis.set_major_formatter(
-        PercentFormatter(1.0, decimals=_decimals(data["silent_failure_rate"].to_numpy()))
-    )
+    if is_share:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=_decimals(data[y].to_numpy())))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: seconds(v)))
     ax.set_xlabel("cost per 1,000 calls")
-    ax.set_ylabel("silent failure rate")
+    ax.set_ylabel(name)
     ax.legend(loc="best", frameon=False, fontsize="small")
     return _png(figure)
 
@@ -330,6 +344,20 @@ def _headroom(values: Any, factor: float = 1.25) -> float:
 
 
 FIGURE_NAMES = ("report-cost.png", "report-rates.png", "report-latency.png", "report-frontier.png")
+
+
+COMPARISON_FIGURES = ("report-frontier.png", "report-frontier-latency.png")
+
+
+def draw_comparison_figures(compare: pl.DataFrame) -> dict[str, bytes]:
+    """A compare directory's figures by file name: cost against silent failures, and against
+    p99 latency (the frontier's three axes, two at a time)."""
+    if not compare.height:
+        return {}
+    return {
+        COMPARISON_FIGURES[0]: draw_frontier(compare, "silent_failure_rate"),
+        COMPARISON_FIGURES[1]: draw_frontier(compare, "latency_p99_s"),
+    }
 
 
 def draw_figures(run: Run) -> dict[str, bytes]:

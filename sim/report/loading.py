@@ -1,5 +1,6 @@
-"""Loading a run directory: the summary, the resolved scenario, the timeseries, events and (for a
-compare run) compare.parquet, checked once for what the report needs."""
+"""Loading a run directory (the summary, the resolved scenario, the timeseries, events and, when
+one was copied in, compare.parquet) or a compare directory (summaries.json and compare.parquet),
+checked once for what the report needs."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ EVENTS_SCHEMA = {
     "kind": pl.String,
     "detail": pl.String,
 }
-EXPECTED = "expected a directory written by distill-sim run"
+EXPECTED = "expected a directory written by distill-sim run or compare"
+COMPARISON_KEYS = ("scenario", "policy", "variant", "dominated", "cost_per_call_usd")
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,62 @@ def _read(directory: Path) -> Run:
     compare_file = directory / "compare.parquet"
     compare = pl.read_parquet(compare_file) if compare_file.is_file() else None
     return Run(directory, summary, scenario, timeseries, events, compare)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a compare directory holds: one summary per variant (policy and grid point), in the
+    order compare ran them, and compare.parquet's rows in the same order."""
+
+    directory: Path
+    summaries: list[dict[str, Any]]
+    table: pl.DataFrame
+
+    @property
+    def scenario_name(self) -> str:
+        return str(self.summaries[0].get("scenario", "compare")) if self.summaries else "compare"
+
+
+def is_comparison(directory: Path) -> bool:
+    """A compare directory: summaries.json and compare.parquet, and no run's summary.json."""
+    return (
+        (directory / "summaries.json").is_file()
+        and (directory / "compare.parquet").is_file()
+        and not (directory / "summary.json").is_file()
+    )
+
+
+def load_comparison(directory: Path) -> Comparison:
+    """Read a compare directory; an unreadable file, or summaries that do not match the table,
+    is bad input."""
+    directory = Path(directory)
+    try:
+        summaries = json.loads((directory / "summaries.json").read_text(encoding="utf-8"))
+        table = pl.read_parquet(directory / "compare.parquet")
+    except (OSError, ValueError, pl.exceptions.PolarsError) as unreadable:
+        first_line = str(unreadable).splitlines()[0] if str(unreadable) else ""
+        raise BadInput(
+            [f"{directory}: unreadable ({type(unreadable).__name__}: {first_line}); {EXPECTED}"]
+        ) from None
+    if not isinstance(summaries, list) or not all(isinstance(s, dict) for s in summaries):
+        raise BadInput([f"{directory}: summaries.json is not a list of summaries; {EXPECTED}"])
+    gaps = [
+        f"summaries.json key {k!r}"
+        for k in COMPARISON_KEYS
+        if not all(k in summary for summary in summaries)
+    ]
+    if len(summaries) != table.height:
+        gaps.append(f"matching rows ({len(summaries)} summaries, {table.height} table rows)")
+    if not summaries:
+        gaps.append("variant")
+    if gaps:
+        raise BadInput([f"{directory}: no {', '.join(gaps)}; {EXPECTED}"])
+    return Comparison(directory, summaries, table)
+
+
+def load_any(directory: Path) -> Run | Comparison:
+    """A run directory or a compare directory, whichever it is."""
+    directory = Path(directory)
+    if directory.is_dir() and is_comparison(directory):
+        return load_comparison(directory)
+    return load_run(directory)

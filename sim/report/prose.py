@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from sim.analysis import decision, failure_cost
-from sim.formatting import count, days, for_metric, metric_band, money, share
+from sim.analysis import deadline, decision, failure_cost
+from sim.formatting import count, days, for_metric, metric_band, money, seconds, share
 from sim.report.loading import Run
 from sim.report.series import teacher_error
 from sim.scenario.policies import BY_NAME, Policy
@@ -84,7 +84,7 @@ def verdict(run: Run) -> tuple[str, str]:
         parts = [
             f"This run is the teacher-only baseline: every call goes to the teacher API, costing "
             f"{money(s['cost']['total_usd'])} over the {run.horizon_days:g}-day horizon. There is "
-            f"no student to pay off."
+            f"no student to pay off.{deadline_clause(run)}"
         ]
     else:
         parts = [
@@ -93,8 +93,22 @@ def verdict(run: Run) -> tuple[str, str]:
             _break_even_sentence(s),
             routing_sentence(run),
         ]
-    parts += _quality_sentences(s, policy)
+    parts += _quality_sentences(s, policy, _returned_at_deadline(run))
     return decision_.verdict, " ".join(parts)
+
+
+def _returned_at_deadline(run: Run) -> bool:
+    """Whether fallbacks abandoned at the deadline returned the student's answer: then some silent
+    failures were flagged (or below the threshold) and returned all the same."""
+    s = run.summary
+    policy = _policy(s.get("policy"))
+    escalates = policy is not None and policy.escalates
+    router = run.scenario.get("router", {})
+    return (
+        escalates
+        and (s.get("abandoned_rate") or 0.0) > 0
+        and not deadline.fails_on_deadline(router, s.get("policy"))
+    )
 
 
 def _money_sentence(run: Run) -> str:
@@ -143,16 +157,48 @@ def routing_sentence(run: Run) -> str:
         return "No call fell back: the student answered everything."
     human = (s.get("human_review_rate") or 0) > 0
     where = "went to human review" if human else "fell back to the teacher"
-    return f"{share(s.get('fallback_rate'))} of calls {where}."
+    if (s.get("abandoned_rate") or 0.0) > 0:
+        where = "were sent to a person" if human else "were sent on to the teacher"
+    return f"{share(s.get('fallback_rate'))} of calls {where}." + deadline_clause(run)
 
 
-def _quality_sentences(s: dict[str, Any], policy: Policy | None) -> list[str]:
+def deadline_clause(run: Run) -> str:
+    """What the deadline did to the fallbacks (or the teacher's answers), when it abandoned any:
+    a fallback abandoned did not answer, whatever the fallback rate says."""
+    s, router = run.summary, run.scenario.get("router", {})
+    abandoned, ratio = s.get("abandoned_rate") or 0.0, s.get("fallback_abandoned_ratio")
+    if abandoned <= 0:
+        return ""
+    policy = _policy(s.get("policy"))
+    limit = router.get("deadline_s")
+    at = f"the {seconds(limit)} deadline" if limit else "the deadline"
+    got = deadline.instead(router, s.get("policy"))
+    if policy is not None and policy.teacher_answers_all:
+        of = f" ({share(ratio)} of the teacher's answers)" if ratio is not None else ""
+        return f" On {share(abandoned)} of calls{of} the teacher missed {at}: the call {got}."
+    whole = f" ({share(ratio)} of the fallbacks)" if ratio is not None else ""
+    return (
+        f" Of those, **{share(abandoned)} of calls{whole} were abandoned at {at}** and {got}: "
+        f"the fallback answered only {share(max(0.0, (s.get('fallback_rate') or 0.0) - abandoned))}"
+        f" of calls."
+    )
+
+
+def _quality_sentences(
+    s: dict[str, Any], policy: Policy | None, returned_at_deadline: bool = False
+) -> list[str]:
     """Silent failures against the teacher's own errors, secondary outputs, monitoring."""
     parts = []
     silent, teacher = s.get("silent_failure_rate"), teacher_error(s)
     if not _is_baseline(policy) and silent is not None:
+        what = (
+            "a wrong student answer returned as a normal answer, here including calls sent to "
+            "the teacher whose fallback the deadline abandoned"
+            if returned_at_deadline
+            else "a wrong student answer returned with nothing flagging it"
+        )
         sentence = (
-            f"Silent failures — a wrong student answer returned with nothing flagging it — hit "
+            f"Silent failures — {what} — hit "
             f"**{share(silent)}** of calls (about {count(round(10_000 * silent))} in 10,000)"
         )
         if teacher is not None:
@@ -251,18 +297,19 @@ def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
         _row(summary, label, key)
         for label, key in (
             ("fallback rate", "fallback_rate"),
+            ("abandoned at the deadline", "abandoned_rate"),
+            ("failed calls", "failed_rate"),
             ("silent failure rate", "silent_failure_rate"),
             ("error rate", "error_rate"),
             ("excess error vs teacher", "excess_error_rate"),
             ("offline eval error", "eval_error_rate"),
             ("error seen by audits", "observed_error_rate"),
             ("secondary silent failures", "secondary_silent_failure_rate"),
-            ("failed calls", "failed_rate"),
             ("alerts", "alerts"),
             ("retrainings", "retrains"),
         )
     ]
-    quality.insert(2, ("teacher's own error rate", share(teacher_error(summary)), ""))
+    quality.insert(4, ("teacher's own error rate", share(teacher_error(summary)), ""))
     latency = [
         _row(summary, label, key)
         for label, key in (
@@ -318,5 +365,95 @@ def captions(run: Run) -> dict[str, str]:
             "failure rate for every policy and grid point in compare.parquet, on one request "
             "stream. Stars are on the Pareto frontier (no other variant is at least as good on "
             "cost, silent failures and p99 latency and better on one)."
+        ),
+    }
+
+
+# --- a compare directory -----------------------------------------------------------------------
+
+COMPARISON_HEADERS = (
+    "", "policy", "point", "cost/call", "savings", "fallback", "abandoned", "failed", "error",
+    "silent", "p99", "SLO", "verdict",
+)  # fmt: skip
+
+
+def _variant_name(row: dict[str, Any]) -> str:
+    return row["policy"] + (f" ({row['point']})" if row["point"] else "")
+
+
+def comparison_paragraph(rows: pl.DataFrame) -> str:
+    """What the comparison found: the frontier, the cheapest and the safest variant, and any
+    variant whose deadline turned its fallback off."""
+    if rows.height == 0:
+        return "The comparison holds no variant."
+    named = list(rows.iter_rows(named=True))
+    frontier = [_variant_name(r) for r in named if r["frontier"]]
+    cheapest = min(named, key=lambda r: _ordered(r["cost_per_call_usd"]))
+    safest = min(named, key=lambda r: _ordered(r["silent_failure_rate"]))
+    parts = [
+        f"{times(rows.height, 'variant', 'variants').capitalize()} ran on one request stream. "
+        f"On the Pareto frontier (no other variant at least as good on cost, silent failures and "
+        f"p99 latency and better on one): **{', '.join(frontier)}**.",
+        f"The cheapest is {_variant_name(cheapest)} at "
+        f"{money(cheapest['cost_per_call_usd'])} a call; the fewest silent failures, "
+        f"{share(safest['silent_failure_rate'])} of calls, come from {_variant_name(safest)}.",
+    ]
+    for r in named:
+        ratio = _abandoned_ratio(r)
+        if ratio is not None and ratio > deadline.MOST:
+            parts.append(
+                f"Under {_variant_name(r)} the deadline abandoned {share(ratio)} of the "
+                f"fallbacks ({share(r['abandoned_rate'])} of calls): it turns the fallback off."
+            )
+    if all(r["verdict"] is None for r in named):
+        parts.append("The summaries carry no verdict, shown as —.")
+    return " ".join(parts)
+
+
+def _ordered(value: float | None) -> float:
+    return math.inf if value is None else value
+
+
+def _abandoned_ratio(row: dict[str, Any]) -> float | None:
+    """The share of a variant's fallbacks abandoned, from its rates (escalating policies)."""
+    policy = _policy(row["policy"])
+    fallbacks, abandoned = row["fallback_rate"], row["abandoned_rate"]
+    if policy is None or not policy.escalates or not fallbacks or abandoned is None:
+        return None
+    return abandoned / fallbacks
+
+
+def comparison_rows(rows: pl.DataFrame) -> list[list[str]]:
+    """The comparison table's cells, each printed by its metric's formatter; the verdict as given
+    (— when the summary has none)."""
+    metrics = ("cost_per_call_usd", "savings_ratio", "fallback_rate", "abandoned_rate",
+               "failed_rate", "error_rate", "silent_failure_rate", "latency_p99_s",
+               "slo_attainment")  # fmt: skip
+    return [
+        [
+            "★" if r["frontier"] else "",
+            r["policy"],
+            r["point"],
+            *(for_metric(m)(r[m], 0) for m in metrics),
+            r["verdict"] or "—",
+        ]
+        for r in rows.iter_rows(named=True)
+    ]
+
+
+def comparison_captions() -> dict[str, str]:
+    """The compare report's figure captions by file name."""
+    stars = (
+        " Stars are on the Pareto frontier (no other variant is at least as good on cost, "
+        "silent failures and p99 latency and better on one); hollow circles are dominated."
+    )
+    return {
+        "report-frontier.png": (
+            "**Which policy, at which setting?** Cost per 1,000 calls against the silent-"
+            "failure rate of every policy and grid point, on one request stream." + stars
+        ),
+        "report-frontier-latency.png": (
+            "**And how fast?** Cost per 1,000 calls against the p99 latency of the same "
+            "variants." + stars
         ),
     }

@@ -129,3 +129,36 @@ def teacher_error(summary: dict[str, Any]) -> float | None:
     if error is None or excess is None:
         return None
     return float(error) - float(excess)
+
+
+POLICY_METRICS = (
+    "cost_per_call_usd", "savings_ratio", "fallback_rate", "abandoned_rate", "failed_rate",
+    "error_rate", "silent_failure_rate", "latency_p99_s", "slo_attainment",
+)  # fmt: skip
+
+
+def policy_rows(summaries: list[dict[str, Any]]) -> pl.DataFrame:
+    """One row per compared variant (one per policy without a grid), in compare's order: the
+    policy, its point (grid values and the policy's own settings), the metrics the report
+    shows, whether it is on the Pareto frontier, and the verdict with its reason (null where the
+    summary has none)."""
+    rows = []
+    for s in summaries:
+        point = {k: v for k, v in (s.get("variant") or {}).items() if k != "policy"}
+        rows.append(
+            {
+                "policy": str(s.get("policy")),
+                "point": ", ".join(
+                    f"{k}={v:.10g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in point.items()
+                ),  # fmt: skip
+                **{m: s.get(m) for m in POLICY_METRICS},
+                "frontier": not s.get("dominated", False),
+                "verdict": s.get("verdict"),
+                "verdict_reason": s.get("verdict_reason"),
+            }
+        )
+    schema = {"policy": pl.String, "point": pl.String,
+              **dict.fromkeys(POLICY_METRICS, pl.Float64), "frontier": pl.Boolean,
+              "verdict": pl.String, "verdict_reason": pl.String}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)

@@ -409,3 +409,34 @@ def test_replications_are_compared_on_the_same_streams():
     assert summaries[0]["calls"] == summaries[1]["calls"]
     assert all(set(s["ci95"]) >= {"error_rate"} for s in summaries)
     assert not math.isnan(summaries[1]["ci95"]["error_rate"][0])
+
+
+def test_table_shows_abandoned_and_failed_shares(tmp_path):
+    from sim.formatting import share
+
+    out = tmp_path / "compared"
+    result = cli("compare", TRIAGE, *SHORT, "--set", "router.deadline_s=1.5",
+                 "--set", 'router.on_deadline="fail"', "--policy", "cascade",
+                 "--policy", "teacher_only", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summaries = json.loads((out / "summaries.json").read_text())
+    table = pl.read_parquet(out / "compare.parquet")
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if "abandoned" in line)
+    cells = [c.strip() for c in header.split("┃")]
+    assert cells[cells.index("fallback") + 1 : cells.index("fallback") + 3] == [
+        "abandoned",
+        "failed",
+    ]
+    for summary, row in zip(summaries, table.iter_rows(named=True), strict=True):
+        assert row["abandoned_rate"] == summary["abandoned_rate"] > 0
+        assert row["failed_rate"] == summary["failed_rate"]
+        line = next(x for x in lines if f"│ {summary['policy']} " in x)
+        cells = [c.strip() for c in line.split("│")]
+        at = cells.index(share(summary["fallback_rate"]))
+        assert cells[at + 1 : at + 3] == [
+            share(summary["abandoned_rate"]),
+            share(summary["failed_rate"]),
+        ]
+        # with on_deadline = "fail" every abandoned call fails (no outage here)
+        assert summary["failed_rate"] == pytest.approx(summary["abandoned_rate"], rel=1e-12)

@@ -105,3 +105,20 @@ def test_alert_retraining_under_a_cooldown():
     raw["monitoring"]["fallback_rate_alert"] = round(rate, 4)
     relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(59, 60))
     assert {"alerts", "retrains", "cost.retraining_usd"} <= relative_se.keys()
+
+
+def test_cascade_whose_deadline_abandons_most_fallbacks():
+    # the student's median 52 s against a 60 s deadline: about 60% of the fallbacks are abandoned
+    # and return the student's answer (the "deadline turns the fallback off" warning's case)
+    raw = variant(
+        2.0,
+        router={
+            "policy": "cascade",
+            "threshold": 0.75,
+            "segment_thresholds": {"long_form": 0.85, "long_tail": 0.95},
+            "deadline_s": 60.0,
+        },
+    )
+    relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(55, 56))
+    assert {"abandoned_rate", "fallback_abandoned_ratio", "slo_attainment",
+            "silent_failure_rate"} <= relative_se.keys()  # fmt: skip

@@ -385,3 +385,35 @@ def test_key_numbers_add_the_risk_adjusted_figures_when_failures_are_priced(sing
     assert rows["savings, risk-adjusted"] == money(priced["risk_adjusted_savings_usd"])
     assert rows["break-even day, risk-adjusted"] == "never"
     assert rows["total (distill and route)"] == money(summary["cost"]["total_usd"])  # still there
+
+
+@pytest.mark.parametrize("on_deadline", ["return_student", "fail"])
+def test_prose_says_the_deadline_abandoned_the_fallbacks(tmp_path, on_deadline):
+    from sim.formatting import share
+
+    out = tmp_path / on_deadline
+    args = ["run", str(TRIAGE), "--set", "scenario.horizon_days=0.5",
+            "--set", "router.deadline_s=0.5", "--set", f'router.on_deadline="{on_deadline}"',
+            "--json", "--out", str(out)]  # fmt: skip
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.stdout)
+    assert s["fallback_abandoned_ratio"] > 0.9  # a 0.5 s deadline behind a 0.9 s teacher
+    _pays, text = verdict(load_run(out))
+    got = "got the student's answer" if on_deadline == "return_student" else "failed"
+    assert (
+        f"{share(s['abandoned_rate'])} of calls ({share(s['fallback_abandoned_ratio'])} of the "
+        f"fallbacks) were abandoned at the 0.500 s deadline** and {got}"
+    ) in text
+    assert "fell back to the teacher" not in text
+    if on_deadline == "return_student":  # flags fired: the student's answer came back anyway
+        assert "nothing flagging it" not in text and "deadline abandoned" in text
+        assert not any("nothing flags it" in w for w in s["warnings"])
+    page = (out / "report.html").read_text()
+    assert "Your deadline turns the fallback off" in page
+    assert "abandoned at the deadline" in page  # a key number
+
+
+def test_prose_without_a_deadline_keeps_its_words(single):
+    _pays, text = verdict(load_run(single))
+    assert "fell back to the teacher" in text and "abandoned" not in text
