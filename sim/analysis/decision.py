@@ -84,18 +84,29 @@ class Decision:
         return HEADLINES[self.verdict]
 
 
+def failures_priced(summary: Mapping[str, Any]) -> bool:
+    """Whether the summary has priced failures on either side: only then do the risk-adjusted
+    figures differ from the plain ones, and only then are they quoted."""
+    cost = summary.get("cost") or {}
+    failure = cost.get("failure_usd") or 0.0
+    teacher_only = (summary.get("teacher_only_risk_adjusted_usd") or 0.0) - (
+        summary.get("teacher_only_cost_usd") or 0.0
+    )
+    return failure != 0.0 or teacher_only != 0.0
+
+
 def money_of(summary: Mapping[str, Any]) -> Money:
-    """The summary's savings: risk-adjusted when it has both risk-adjusted figures."""
+    """The summary's savings: risk-adjusted when failures are priced."""
     risky = summary.get("risk_adjusted_savings_usd")
     risky_teacher = summary.get("teacher_only_risk_adjusted_usd")
-    if risky is not None and risky_teacher is not None:
+    if risky is not None and risky_teacher is not None and failures_priced(summary):
         return Money(risky, risky_teacher, True)
     return Money(summary.get("savings_usd"), summary.get("teacher_only_cost_usd"))
 
 
 def break_even_of(summary: Mapping[str, Any]) -> BreakEven:
-    """The simulated break-even day to quote: risk-adjusted when the summary has one."""
-    if "risk_adjusted_break_even_day" in summary:
+    """The simulated break-even day to quote: the risk-adjusted one when failures are priced."""
+    if "risk_adjusted_break_even_day" in summary and failures_priced(summary):
         return BreakEven(summary["risk_adjusted_break_even_day"], "simulated, risk-adjusted")
     return BreakEven(summary.get("break_even_day"), "simulated")
 

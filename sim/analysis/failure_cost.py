@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.analysis import economics
+from sim.analysis import decision, economics
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.scenario.models import Scenario
@@ -104,9 +104,4 @@ def risk_adjusted(row: dict[str, Any], series: pl.DataFrame, end_s: np.ndarray) 
 def shown(summary: dict[str, Any]) -> bool:
     """Whether a summary has priced failures to show (on either side): the run table and the
     report add the risk-adjusted figures only then, since otherwise they equal the plain ones."""
-    cost = summary.get("cost") or {}
-    failure = cost.get("failure_usd") or 0.0
-    teacher_only = (summary.get("teacher_only_risk_adjusted_usd") or 0.0) - (
-        summary.get("teacher_only_cost_usd") or 0.0
-    )
-    return failure != 0.0 or teacher_only != 0.0
+    return decision.failures_priced(summary)

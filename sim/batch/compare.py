@@ -196,7 +196,7 @@ TABLE_COLUMNS = (  # after the star, policy and point; each printed by its metri
 
 def print_table(name: str, table: pl.DataFrame, directory: Path) -> None:
     """The comparison as a rich table; the Pareto frontier's rows starred."""
-    console = Console(emoji=False, width=max(Console().width, 170))
+    console = Console(emoji=False, width=max(Console().width, 240))
     view = Table(title=f"{name}: policies on one request stream (★ = Pareto frontier)")
     headers = ["", "policy", "point", "cost/call", "fallback", "abandoned", "failed", "error",
                "silent", "excess", "p50", "p99", "SLO", "override", "alerts", "retrains",

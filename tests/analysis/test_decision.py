@@ -109,7 +109,10 @@ def test_the_quoted_break_even_day_is_the_simulated_risk_adjusted_one():
     d = decide(risk_adjusted_savings_usd=4000.0, teacher_only_risk_adjusted_usd=11000.0,
                risk_adjusted_break_even_day=20.04)  # fmt: skip
     assert "day 20.0 (simulated, risk-adjusted)" in d.reason and "12.3" not in d.reason
-    even = decision.break_even_of({"break_even_day": 3.0, "risk_adjusted_break_even_day": None})
+    priced = {"cost": {"failure_usd": 5.0}}
+    even = decision.break_even_of(
+        {"break_even_day": 3.0, "risk_adjusted_break_even_day": None, **priced}
+    )
     assert even.day is None and even.name == "simulated, risk-adjusted"
 
 

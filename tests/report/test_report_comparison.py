@@ -86,7 +86,7 @@ def test_report_writes_one_row_per_policy(compared, tmp_path):
     for row, summary in zip(rows, summaries, strict=True):
         assert row[0] == ("" if summary["dominated"] else "★")
         assert row[3:-1] == [for_metric(m)(summary[m], 0) for m in SHOWN]
-        assert row[-1] == "—"  # no verdict in these summaries
+        assert row[-1] == summary["verdict"] + summary["verdict_reason"]  # compare's verdicts
     # the verify deadline abandons most of the fallbacks: the page says so
     verify = summaries[1]
     assert verify["fallback_abandoned_ratio"] > 0.5
@@ -104,6 +104,7 @@ def test_report_shows_the_summaries_verdicts(compared, tmp_path):
     summaries = json.loads((directory / "summaries.json").read_text())
     summaries[0] |= {"verdict": "does_not_pay", "verdict_reason": "costs more than the teacher"}
     summaries[2] |= {"verdict": "pays", "verdict_reason": None}
+    del summaries[1]["verdict"], summaries[1]["verdict_reason"]  # a summary from before verdicts
     (directory / "summaries.json").write_text(json.dumps(summaries))
     assert run_cli("report", directory).exit_code == 0
     rows = table_rows((directory / "report.html").read_text())
