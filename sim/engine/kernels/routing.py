@@ -1,8 +1,8 @@
 """Routing: the student's answer, then who else is asked. Every policy branch of the kernel is here.
 
-A policy's behaviour in the kernel is its code (from sim.scenario.policies) and the small functions
-below that test it; adding a policy means a branch in `decide` (and in `overrides` or
-`first_shown` if its answers show differently).
+A policy's behaviour in the kernel is its code and its declared traits (sim.scenario.policies),
+read here as bit masks: whether it uses the student, escalates, or runs the teacher in parallel.
+A policy with a decision of its own adds a branch in `decide`.
 """
 
 import numpy as np
@@ -30,25 +30,32 @@ from sim.engine.kernels.layout import (
 from sim.engine.kernels.queueing import take_slot
 from sim.engine.kernels.sampling import quantile
 from sim.engine.kernels.teacher import in_outage
-from sim.scenario.policies import POLICY_CODES
+from sim.scenario.policies import POLICY_CODES, POLICY_TABLE
 
-TEACHER_ONLY = POLICY_CODES["teacher_only"]
-STUDENT_ONLY = POLICY_CODES["student_only"]
 CASCADE = POLICY_CODES["cascade"]
 VERIFY = POLICY_CODES["verify"]
-ENSEMBLE = POLICY_CODES["ensemble"]
+# the declared traits as bit masks over the policy codes (numba folds the constants)
+USES_STUDENT = sum(1 << p.code for p in POLICY_TABLE if p.uses_student)
+ESCALATES = sum(1 << p.code for p in POLICY_TABLE if p.escalates)
+TEACHER_IN_PARALLEL = sum(1 << p.code for p in POLICY_TABLE if p.teacher_in_parallel)
 
 
 @step
 def uses_student(policy):
     """Does this policy send calls to the student pool?"""
-    return policy != TEACHER_ONLY
+    return (USES_STUDENT >> policy) & 1 == 1
 
 
 @step
 def escalates(policy):
     """Does a call under this policy count as a fallback when someone else is asked?"""
-    return policy == CASCADE or policy == VERIFY
+    return (ESCALATES >> policy) & 1 == 1
+
+
+@step
+def in_parallel(policy):
+    """Does the teacher start with the student and give the final answer (an ensemble)?"""
+    return (TEACHER_IN_PARALLEL >> policy) & 1 == 1
 
 
 @step
@@ -116,7 +123,7 @@ def decide(policy, u, draw, confidence, threshold, student_at, m, spec, table, c
             counts[FLAGS] += 1
             fallback = SOURCE_HUMAN if m.on_flag_human > 0 else SOURCE_TEACHER
             ready = student_at
-    elif policy == ENSEMBLE:
+    elif in_parallel(policy):
         fallback = SOURCE_TEACHER
     elif falls_back(policy, confidence, threshold):
         fallback = SOURCE_TEACHER
@@ -174,7 +181,7 @@ def route_call(policy, u, draw, seg_params, m, spec, table, free_at, outages, co
 @step
 def overrides(policy, draw, source):
     """Ensemble: did the teacher's final answer replace a different student answer?"""
-    if policy != ENSEMBLE or source != SOURCE_TEACHER:
+    if not in_parallel(policy) or source != SOURCE_TEACHER:
         return False
     return not (draw.student_correct > 0.0 and draw.teacher_correct > 0.0)
 
@@ -183,7 +190,7 @@ def overrides(policy, draw, source):
 def first_shown(policy, draw, route, source, answer_at, first):
     """The time to the first answer shown: an ensemble shows the student's answer first, unless
     the teacher's came sooner; every other policy shows its final answer (`first`)."""
-    if policy == ENSEMBLE and route.student_at >= 0.0:
+    if in_parallel(policy) and route.student_at >= 0.0:
         shown = route.student_at if source != SOURCE_TEACHER else min(route.student_at, answer_at)
         return shown - draw.arrival
     return first
