@@ -114,3 +114,15 @@ def test_reference_engine_from_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["engine"] == "reference" and summary["calls"] > 0
+
+
+def test_a_negative_excess_error_is_explained_in_the_run_output(tmp_path):
+    """ticket-triage's cascade beats the teacher alone on its calls: the note says why."""
+    out = tmp_path / "run"
+    result = run("--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["excess_error_rate"] < 0
+    assert summary["excess_error_note"].startswith("Excess error is negative")
+    assert "note: Excess error is negative" in result.stdout
+    assert "error_correlation = 0" in " ".join(result.stdout.split())

@@ -405,6 +405,9 @@ def summarize(
     summary["secondary"] = secondary_table(scenario, aggs)
     summary["observed_error_ci95"] = observed_error_interval(aggs)
     summary["ci95"] = ci if len(aggs) >= 2 else {}
+    note = extremes.excess_error_note(scenario, summary)
+    if note is not None:  # an explanation, not a warning: present only when excess error < 0
+        summary["excess_error_note"] = note
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
         *verdict.warnings(scenario, summary, timeseries(raw)),
