@@ -231,6 +231,8 @@ def print_summary(summary: dict[str, Any], directory: Path) -> None:
     )
     for line in summary.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {escape(line)}")
+    if "excess_error_note" in summary:
+        console.print(f"[bold]note:[/] {escape(summary['excess_error_note'])}")
     print_verdict(console, summary)
     console.print(f"results: {directory}", markup=False)
 

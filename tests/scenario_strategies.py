@@ -87,6 +87,7 @@ def segments(draw: Draw) -> list[dict[str, Any]]:
                 "confidence_correct": draw(confidence_dist()),
                 "confidence_wrong": draw(confidence_dist()),
                 "in_training": draw(st.booleans()) if i > 0 else True,
+                "error_correlation": draw(st.sampled_from([0.0, 0.5, 0.99])),
             }
         )
     return out
@@ -219,6 +220,8 @@ def scenarios(draw: Draw) -> dict[str, Any]:
             "latency_s": draw(positive_dist(0.001, 2.0)),
             "on_flag": draw(st.sampled_from(["teacher", "human"])),
         }
+        if raw["verifier"]["on_flag"] == "teacher":
+            raw["verifier"]["checks_teacher"] = draw(st.booleans())
     if raw.get("verifier", {}).get("on_flag") == "human" or draw(st.booleans()):
         raw["human"] = {
             "usd_per_review": draw(_floats(0.0, 5.0)),

@@ -158,3 +158,15 @@ def test_table_shows_abandoned_and_failed_beside_the_fallback_rate(tmp_path):
     # ticket-triage's teacher (median 0.9 s) behind the student never answers within 0.5 s
     assert summary["fallback_abandoned_ratio"] > 0.9
     assert "warning: Your deadline turns the fallback off" in result.stdout
+
+
+def test_a_negative_excess_error_is_explained_in_the_run_output(tmp_path):
+    """ticket-triage's cascade beats the teacher alone on its calls: the note says why."""
+    out = tmp_path / "run"
+    result = run("--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["excess_error_rate"] < 0
+    assert summary["excess_error_note"].startswith("Excess error is negative")
+    assert "note: Excess error is negative" in result.stdout
+    assert "error_correlation = 0" in " ".join(result.stdout.split())

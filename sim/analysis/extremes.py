@@ -29,6 +29,27 @@ def price_hints(scenario: Scenario) -> list[str]:
     return out
 
 
+def excess_error_note(scenario: Scenario, summary: dict[str, Any]) -> str | None:
+    """A negative excess error explained in one line, so nobody reads it as a student better than
+    its teacher: the router keeps the student answers it judges right and sends the rest on, and
+    with the two models' errors drawn independently (or weakly correlated), the teacher alone would
+    have got some of the kept calls wrong."""
+    excess, error = summary.get("excess_error_rate"), summary.get("error_rate")
+    if excess is None or error is None or excess >= 0:
+        return None
+    rhos = sorted({s.error_correlation for s in scenario.segments})
+    rho = f"{rhos[0]:g}" if len(rhos) == 1 else f"{rhos[0]:g} to {rhos[-1]:g} across segments"
+    shared = "independent of" if rhos[-1] == 0 else "only partly shared with"
+    return (
+        f"Excess error is negative ({excess:.2%}): the system erred less than the teacher alone "
+        f"would have on the same calls ({error:.2%} vs {error - excess:.2%}). That is routing, not "
+        "a student better than its teacher: the router keeps the student answers its confidence "
+        f"or verifier judges right and sends the rest on, and with the teacher's errors {shared} "
+        f"the student's (segments[].error_correlation = {rho}) the teacher alone would have got "
+        "some of the kept calls wrong; if hard calls are hard for both, raise error_correlation"
+    )
+
+
 def warnings(scenario: Scenario, summary: dict[str, Any]) -> list[str]:
     """Careless-input hints, latencies beyond the histogram and clamped kernel indices."""
     out = price_hints(scenario)

@@ -65,11 +65,14 @@ SCALAR_METRICS = (
 )
 
 
+# verifier.checks_teacher's figures: in the summary only when the verifier checks the teacher
+TEACHER_CHECK_METRICS = ("teacher_check_rate", "teacher_flag_rate")
 INTEGER_METRICS = ("calls", "alerts", "retrains", "kernel_clamped")
 # the kernels' counters and sums the timeseries carries, by their layout names (in column order)
 TICK_COUNTS = ("student_calls", "fallbacks", "errors", "silent_failures", "teacher_errors",
                "failed", "overrides", "slo_met", "flags", "bypasses", "abandoned",
-               "teacher_unavailable", "human_reviews")  # fmt: skip
+               "teacher_unavailable", "human_reviews", "teacher_checks",
+               "teacher_flags")  # fmt: skip
 TICK_VALUES = ("answered", "teacher_calls", "wait_sum_s", "teacher_wait_sum_s", "human_wait_sum_s",
                "latency_sum_s", "busy_s")  # fmt: skip
 
@@ -305,6 +308,8 @@ def per_replication(scenario: Scenario, raw: pl.DataFrame, aggs: list[Aggregates
                 ),
                 "teacher_unavailable_rate": rate(row["teacher_unavailable"]),
                 "human_review_rate": rate(row["human_reviews"]),
+                "teacher_check_rate": rate(row["teacher_checks"]),
+                "teacher_flag_rate": rate(row["teacher_flags"]),
                 "teacher_call_rate": rate(row["teacher_calls"]),
                 "teacher_wait_mean_s": _ratio(row["teacher_wait_sum_s"], row["teacher_calls"]),
                 "human_wait_mean_s": _ratio(row["human_wait_sum_s"], row["human_reviews"]),
@@ -404,7 +409,8 @@ def summarize(
         "horizon_days": scenario.scenario.horizon_days,
     }
     ci: dict[str, list[float]] = {}
-    for name in SCALAR_METRICS:
+    checks = scenario.verifier is not None and scenario.verifier.checks_teacher
+    for name in (*SCALAR_METRICS, *(TEACHER_CHECK_METRICS if checks else ())):
         mean, interval = mean_and_ci([r[name] for r in reps])
         summary[name] = _clean(mean)
         if name in INTEGER_METRICS and len(aggs) == 1 and mean is not None:
@@ -428,6 +434,9 @@ def summarize(
     summary["secondary"] = secondary_table(scenario, aggs)
     summary["observed_error_ci95"] = observed_error_interval(aggs)
     summary["ci95"] = ci if len(aggs) >= 2 else {}
+    note = extremes.excess_error_note(scenario, summary)
+    if note is not None:  # an explanation, not a warning: present only when excess error < 0
+        summary["excess_error_note"] = note
     summary["warnings"] = [  # a careless input first: it explains the rest
         *extremes.warnings(scenario, summary),
         *deadline.warnings(scenario, summary),

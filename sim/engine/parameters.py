@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from sim.clock import DAY_S, HOUR_S
 from sim.engine.kernels.layout import BASE_UNIFORMS, MODEL, SEGMENT, ModelParams
@@ -14,6 +14,7 @@ from sim.engine.kernels.routing import POLICY_CODES
 from sim.engine.traffic import rate_params
 from sim.scenario.distributions import STANDARD_NORMAL, QuantileTables, build_tables
 from sim.scenario.models import Constant, Scenario
+from sim.scenario.policies import BY_NAME
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def _segment_rows(scenario: Scenario, add: Any) -> list[list[float]]:
                 "confidence_wrong": add(s.confidence_wrong),
                 "tokens_in": add(s.tokens_in),
                 "tokens_out": add(s.tokens_out),
+                "error_correlation": s.error_correlation,
+                "teacher_z": float(special.ndtri(s.teacher_accuracy)),
             }
         )
         for i, s in enumerate(scenario.segments)
@@ -141,6 +144,10 @@ def _latent_columns(scenario: Scenario) -> tuple[int, dict[str, float]]:
         slots["col_secondary"] = column
         slots["n_secondary"] = len(scenario.secondary)
         column += len(scenario.secondary)
+    if scenario.verifier is not None and scenario.verifier.checks_teacher:
+        slots["col_teacher_check"] = column
+        slots["col_teacher_check_latency"] = column + 1
+        column += 2
     return column, slots
 
 
@@ -155,10 +162,13 @@ def _verifier_and_human(scenario: Scenario, add: Any) -> dict[str, float]:
         slots["verifier_rho"] = v.blind_spot_correlation
         slots["verifier_usd_per_call"] = v.usd_per_call
         slots["on_flag_human"] = v.on_flag == "human"
+        policy = scenario.router.policy
+        slots["checks_teacher"] = v.checks_teacher and BY_NAME[policy].verified
         slots["dist_verifier_latency"] = add(v.latency_s)
     else:
         slots["dist_verifier_latency"] = add(Constant(value=0.0))
     if h is not None:
+        slots["has_human"] = 1.0
         slots["human_usd_per_review"] = h.usd_per_review
         slots["human_accuracy"] = h.accuracy
         slots["dist_human_review"] = add(h.review_s)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from scipy import stats
+from scipy import special, stats
 
 from sim.clock import DAY_S, HOUR_S, MINUTE_S, MONTH_S
 from sim.engine import lifecycle, replay
@@ -199,20 +199,58 @@ class ReferenceRun:
         )
         result["done"] = env.now
 
-    def human_review(self, result: dict[str, Any]) -> Any:
-        """A person reviews the call, after a FIFO wait for a reviewer when they are few."""
+    def human_review(self, result: dict[str, Any], values: np.ndarray) -> Any:
+        """A person reviews the call, after a FIFO wait for a reviewer when they are few; the wait
+        counts in values when the review starts (a call abandoned at its deadline meanwhile
+        still holds its place in the queue)."""
         h = self.s.human
         assert h is not None
         review = draw(h.review_s, self.rng)
         result["correct"] = self.rng.random() < h.accuracy
-        result["start"] = self.env.now
         if self.reviewers is None:
             yield self.env.timeout(review)
             return
+        ready = self.env.now
         with self.reviewers.request() as reviewer:
             yield reviewer
-            result["start"] = self.env.now
+            values[layout.HUMAN_WAIT_SUM] += self.env.now - ready
             yield self.env.timeout(review)
+
+    @staticmethod
+    def teacher_right(seg: Segment, u_student: float, u_teacher: float) -> bool:
+        """The teacher is right with its accuracy; with error_correlation ρ > 0 through a Gaussian
+        copula with the student's uniform (high: the student wrong), so their errors coincide."""
+        rho = seg.error_correlation
+        if rho == 0.0:
+            return bool(u_teacher < seg.teacher_accuracy)
+        latent = rho * special.ndtri(u_student) + np.sqrt(1 - rho * rho) * special.ndtri(u_teacher)
+        return bool(latent < special.ndtri(seg.teacher_accuracy))
+
+    def checked_teacher(self, call: _Call, teacher: simpy.Process, human: dict[str, Any]) -> Any:
+        """verifier.checks_teacher: the teacher answers the flagged call, then the verifier checks
+        its answer if it came by the deadline; a flag sends it to review when there are reviewers
+        and the check ended by the deadline. Sets call.teacher["done"] to when the checked answer
+        is ready, human["escalated"] when a person reviews it."""
+        s, env, v = self.s, self.env, self.s.verifier
+        assert v is not None
+        yield teacher
+        done = call.teacher.get("done")
+        if done is None or done > call.latest:
+            return
+        call.counts[layout.TEACHER_CHECKS] += 1
+        call.values[layout.VERIFIER_USD] += v.usd_per_call
+        yield env.timeout(draw(v.latency_s, self.rng))
+        call.teacher["done"] = env.now
+        flag_p = v.false_positive_rate if call.teacher_correct else v.recall
+        if not self.rng.random() < flag_p:
+            return
+        call.counts[layout.TEACHER_FLAGS] += 1
+        if s.human is None or env.now > call.latest:
+            return
+        human["escalated"] = True
+        call.values[layout.HUMAN_USD] += s.human.usd_per_review
+        call.counts[layout.HUMAN_REVIEWS] += 1
+        yield env.process(self.human_review(human, call.values))
 
     def verifier_flags(self, seg: Segment, correct: bool, confidence: float) -> bool:
         """The verifier: fpr on right answers; on wrong ones a Gaussian copula with the
@@ -267,8 +305,9 @@ class ReferenceRun:
         teacher_usd = (
             tokens_in * s.teacher.input_usd_per_mtok + tokens_out * s.teacher.output_usd_per_mtok
         ) / 1e6
-        teacher_correct = rng.random() < seg.teacher_accuracy
-        student_correct = rng.random() < student_accuracy
+        u_teacher, u_student = rng.random(), rng.random()
+        student_correct = u_student < student_accuracy
+        teacher_correct = self.teacher_right(seg, u_student, u_teacher)
         counts, values = self.agg.counts[k, i], self.agg.values[k]
         counts[layout.CALLS] += 1
         counts[layout.TEACHER_ERRORS] += not teacher_correct
@@ -353,13 +392,17 @@ class ReferenceRun:
         deadline_at = call.arrival + router.deadline_s if router.deadline_s > 0 else None
         human: dict[str, Any] = {}
         if call.fallback == "human":
-            job = env.process(self.human_review(human))
+            job = env.process(self.human_review(human, call.values))
             call.values[layout.HUMAN_USD] += s.human.usd_per_review if s.human else 0.0
             call.counts[layout.HUMAN_REVIEWS] += 1
         else:
             job = call.ensemble_teacher or env.process(
                 self.teacher_call(call.tokens_out, call.teacher, call.latest)
             )
+            verifier = s.verifier
+            checks = verifier is not None and verifier.checks_teacher and call.policy.verified
+            if checks and call.student_at is not None:  # flagged (a bypass is not)
+                job = env.process(self.checked_teacher(call, job, human))
         if deadline_at is not None and not job.triggered:
             yield job | env.timeout(max(0.0, deadline_at - env.now))
         elif not job.triggered:
@@ -376,8 +419,6 @@ class ReferenceRun:
             values[layout.TEACHER_USD] += call.teacher_usd
             values[layout.TEACHER_CALLS] += 1
             values[layout.TEACHER_WAIT_SUM] += teacher["start"] - teacher["ready"]
-        if fallback == "human" and "start" in human:
-            values[layout.HUMAN_WAIT_SUM] += human["start"] - (call.student_at or call.arrival)
         if fallback == "teacher" and teacher.get("too_late"):
             counts[layout.ABANDONED] += 1
             fail = call.student_at is None or router.on_deadline == "fail"
@@ -392,8 +433,9 @@ class ReferenceRun:
             call.source = "none" if fail else "student"
         else:
             assert fallback is not None
-            call.source = fallback
-            call.final_correct = call.teacher_correct if fallback == "teacher" else human["correct"]
+            call.source = "human" if human.get("escalated") else fallback
+            correct = call.teacher_correct if call.source == "teacher" else human["correct"]
+            call.final_correct = correct
 
     def _answer(self, call: _Call) -> None:
         """Record the final answer: its latency, errors, audit and secondary outputs."""

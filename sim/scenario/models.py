@@ -136,6 +136,15 @@ class Segment(Strict):
         description="what one call that got no answer costs (≤ 1e6; default: "
         "economics.failed_call_usd)",
     )
+    error_correlation: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="ρ in [0, 1): how much the student's and the teacher's errors travel "
+        "together on one call (Gaussian copula on their wrongness; both accuracies stay exact); "
+        "0 = independent",
+    )
 
     @field_validator("tokens_in", "tokens_out")
     @classmethod
@@ -296,6 +305,12 @@ class Verifier(Strict):
     on_flag: Literal["teacher", "human"] = Field(
         "teacher", description="where a flagged call goes: teacher or human review"
     )
+    checks_teacher: bool = Field(
+        False,
+        description="under verify, also check the teacher's answer to a flagged call (same "
+        "recall and false_positive_rate, price and latency); a flagged teacher answer goes to "
+        "[human] review when there is one, else it is returned (counted in teacher_flag_rate)",
+    )
 
     @field_validator("latency_s")
     @classmethod
@@ -378,6 +393,13 @@ class Scenario(Strict):
             problems.append(
                 'verifier.on_flag: got "human" without a [human] table; expected a [human] table '
                 '(usd_per_review, review_s, ...) or on_flag = "teacher"'
+            )
+        verifier = self.verifier
+        if verifier is not None and verifier.checks_teacher and verifier.on_flag == "human":
+            problems.append(
+                'verifier.checks_teacher: got true with on_flag = "human"; the teacher never '
+                'answers a flagged call then; expected on_flag = "teacher" or checks_teacher '
+                "= false"
             )
         # each outage against the one ending last among those starting no later (not only the
         # previous one: a long outage can contain several short ones)

@@ -300,3 +300,31 @@ def test_kernels_stay_in_bounds_under_numba_boundscheck(tmp_path):
 @pytest.mark.slow
 def test_bundled_scenarios_stay_in_bounds_under_numba_boundscheck(tmp_path):
     _boundschecked(tmp_path, sorted(str(p) for p in (ROOT / "scenarios").glob("*.toml")))
+
+
+def _note_lines(summary: dict) -> list[str]:
+    notes = [summary["excess_error_note"]] if "excess_error_note" in summary else []
+    assert not [w for w in summary["warnings"] if w.startswith("Excess error")]  # not a warning
+    return notes
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3])
+def test_a_negative_excess_error_is_explained_in_one_line(scenario, rho):
+    """A cascade keeps the student's confident (mostly right) answers: with the teacher's errors
+    independent of them, the system beats the teacher alone, and the summary says why."""
+    segment = {**raw()["segments"][0], "teacher_accuracy": 0.85, "error_correlation": rho}
+    s = scenario(segments=[segment], traffic={"calls_per_day": 200_000})
+    summary = summarize(s, 3, run_fast(s, 3, 1))
+    assert summary["excess_error_rate"] < 0
+    (line,) = _note_lines(summary)
+    assert "\n" not in line
+    assert f"({summary['excess_error_rate']:.2%})" in line
+    assert f"segments[].error_correlation = {rho:g})" in line
+    assert ("independent of" in line) == (rho == 0.0)
+
+
+def test_no_note_when_the_system_errs_more_than_the_teacher(scenario):
+    s = scenario(router={"policy": "student_only"}, traffic={"calls_per_day": 200_000})
+    summary = summarize(s, 3, run_fast(s, 3, 1))
+    assert summary["excess_error_rate"] > 0
+    assert _note_lines(summary) == []

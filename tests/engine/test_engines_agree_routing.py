@@ -122,3 +122,32 @@ def test_cascade_whose_deadline_abandons_most_fallbacks():
     relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(55, 56))
     assert {"abandoned_rate", "fallback_abandoned_ratio", "slo_attainment",
             "silent_failure_rate"} <= relative_se.keys()  # fmt: skip
+
+
+def test_correlated_errors_and_a_verifier_checking_the_teacher_under_a_deadline():
+    """error_correlation > 0 and verifier.checks_teacher: flagged teacher answers reviewed by a
+    small pool, some reviews and checks past the deadline."""
+    raw = variant(
+        3.0,
+        router={"policy": "verify", "threshold": 0.3, "deadline_s": 400.0},
+        verifier={
+            "recall": 0.85,
+            "false_positive_rate": 0.1,
+            "usd_per_call": 0.002,
+            "latency_s": {"dist": "exponential", "mean": 20.0},
+            "checks_teacher": True,
+        },
+        human={
+            "usd_per_review": 2.0,
+            "reviewers": 1,
+            "review_s": {"dist": "exponential", "mean": 300.0},
+            "accuracy": 0.95,
+        },
+    )
+    for segment, rho in zip(raw["segments"], (0.5, 0.8, 0.3), strict=True):
+        segment["error_correlation"] = rho
+    relative_se = assert_engines_agree(raw, ref_reps=12, fast_reps=200, seeds=(59, 60))
+    assert {"error_rate", "excess_error_rate", "flag_rate", "teacher_check_rate",
+            "teacher_flag_rate", "human_review_rate", "human_wait_mean_s", "abandoned_rate",
+            "cost.verifier_usd", "cost.human_usd",
+            "latency_mean_s"} <= relative_se.keys()  # fmt: skip

@@ -223,6 +223,27 @@ CASES = [
         "router.threshold=850",
         "router.threshold: got 850; expected a number in [0, 1]",
     ),
+    # the error copula's ρ: [0, 1) (1 would ignore the teacher's own draw; negative ρ would
+    # flatter distillation further)
+    _set(
+        "error-correlation-one",
+        "run",
+        "segments.core.error_correlation=1",
+        "segments[0].error_correlation: got 1; expected a number in [0, 1)",
+    ),
+    _set(
+        "error-correlation-negative",
+        "validate",
+        "segments.core.error_correlation=-0.2",
+        "segments[0].error_correlation: got -0.2; expected a number in [0, 1)",
+    ),
+    _set(
+        "checks-teacher-when-flags-go-to-people",
+        "run",
+        "verifier.checks_teacher=true",
+        'verifier.checks_teacher: got true with on_flag = "human"; the teacher never answers a '
+        'flagged call then; expected on_flag = "teacher" or checks_teacher = false',
+    ),
     # times: a latency, service or review longer than a day is a unit slip (ms for s)
     _set(
         "teacher-latency-constant",

@@ -14,8 +14,10 @@ from sim.engine.kernels.layout import (
     REPLAY_TOKENS_OUT,
     ROUTE_FIELDS,
     SEG_CUM_WEIGHT,
+    SEG_ERROR_CORRELATION,
     SEG_STUDENT_ACCURACY,
     SEG_TEACHER_ACCURACY,
+    SEG_TEACHER_Z,
     SEG_TOKENS_IN,
     SEG_TOKENS_OUT,
     STATE_CALL_INDEX,
@@ -34,6 +36,7 @@ from sim.engine.kernels.layout import (
     Draw,
     Route,
 )
+from sim.engine.kernels.normal import ndtri
 from sim.engine.kernels.sampling import quantile
 
 
@@ -57,6 +60,21 @@ def _replayed_segment(s, replayed, row, n_segments, state):
     if clamped != given:
         state[STATE_CLAMPED] += 1
     return clamped
+
+
+@step
+def teacher_right(u_correct, u_teacher, seg_params, s):
+    """Is the teacher right on this call? Independent of the student (u_teacher below the teacher's
+    accuracy) when the segment's error_correlation ρ is 0; otherwise a Gaussian copula: the
+    teacher's latent ρ·Φ⁻¹(u_correct) + √(1−ρ²)·Φ⁻¹(u_teacher) is a standard normal, right below
+    Φ⁻¹(teacher_accuracy), so its accuracy stays exact while a call the student gets wrong (a high
+    u_correct) is likelier wrong for the teacher too. seg_params float64[segments, SEGMENT fields].
+    """
+    rho = seg_params[s, SEG_ERROR_CORRELATION]
+    if rho == 0.0:
+        return u_teacher < seg_params[s, SEG_TEACHER_ACCURACY]
+    latent = rho * ndtri(u_correct) + np.sqrt(1.0 - rho * rho) * ndtri(u_teacher)
+    return latent < seg_params[s, SEG_TEACHER_Z]
 
 
 @step
@@ -84,12 +102,13 @@ def draw_call(u, replayed, row, t, seg_params, m, spec, table, state):
     index = state[STATE_CALL_INDEX]
     state[STATE_CALL_INDEX] = index + 1
     review = m.col_human_review > 0
+    check = m.col_teacher_check > 0
     return Draw(
         t,
         float(s),
         float(index),
         1.0 if u[U_CORRECT] < seg_params[s, SEG_STUDENT_ACCURACY] else 0.0,
-        1.0 if u[U_TEACHER_CORRECT] < seg_params[s, SEG_TEACHER_ACCURACY] else 0.0,
+        1.0 if teacher_right(u[U_CORRECT], u[U_TEACHER_CORRECT], seg_params, s) else 0.0,
         tokens_in,
         tokens_out,
         tokens_in * m.usd_per_token_in + tokens_out * m.usd_per_token_out,
@@ -97,6 +116,8 @@ def draw_call(u, replayed, row, t, seg_params, m, spec, table, state):
         u[int(m.col_human_review)] if review else 0.0,
         u[int(m.col_human_correct)] if review else 0.0,
         u[int(m.col_audit)] if m.col_audit > 0 else 1.0,
+        u[int(m.col_teacher_check)] if check else 1.0,
+        u[int(m.col_teacher_check_latency)] if check else 0.0,
     )
 
 
@@ -115,16 +136,16 @@ def count_arrival(draw, counts, values):
 
 
 @step
-def to_row(route, draw, u, m, row):
+def to_row(route, draw, secondary, first, m, row):
     """Write a deferred call into row float64[CALL fields]: its Route, its Draw, then its
-    n_secondary secondary-output latents, read from u (the call's uniforms) at m.col_secondary."""
+    m.n_secondary secondary-output latents, read from secondary (the call's uniforms, or its
+    pending row: row itself) from index first on."""
     for j in range(ROUTE_FIELDS):
         row[j] = route[j]
     for j in range(DRAW_FIELDS):
         row[ROUTE_FIELDS + j] = draw[j]
-    first = int(m.col_secondary)
     for j in range(int(m.n_secondary)):
-        row[R_U_SECONDARY + j] = u[first + j]
+        row[R_U_SECONDARY + j] = secondary[first + j]
 
 
 @step

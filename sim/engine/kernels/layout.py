@@ -46,7 +46,7 @@ class Layout:
 
 # a candidate's uniforms: uniforms[i, U_*]; optional latents follow, only for the tables a
 # scenario has (their columns are model params col_*): verifier flag and latency, review time and
-# correctness, audit, one per secondary output
+# correctness, audit, one per secondary output, the teacher check's flag and latency
 UNIFORMS = Layout(
     "uniforms",
     ("spacing", "thinning", "segment", "tokens_in", "tokens_out", "correct", "confidence",
@@ -85,6 +85,8 @@ COUNTS = Layout(
         "human_reviews",
         "audited",  # answered calls a person labelled
         "audited_errors",  # ... whose answer was wrong: what the team can see
+        "teacher_checks",  # verify with checks_teacher: the teacher's answers the verifier checked
+        "teacher_flags",  # ... and flagged
     ),
 )
 CALLS = COUNTS["calls"]
@@ -104,6 +106,8 @@ UNAVAILABLE = COUNTS["teacher_unavailable"]
 HUMAN_REVIEWS = COUNTS["human_reviews"]
 AUDITED = COUNTS["audited"]
 AUDITED_ERRORS = COUNTS["audited_errors"]
+TEACHER_CHECKS = COUNTS["teacher_checks"]
+TEACHER_FLAGS = COUNTS["teacher_flags"]
 COUNT_FIELDS = COUNTS.size
 
 # tick-wide sums: out_values[*]; the names are the timeseries' columns where it has them
@@ -188,6 +192,8 @@ SEGMENT = Layout(
         "confidence_wrong",
         "tokens_in",
         "tokens_out",
+        "error_correlation",  # ρ of the Gaussian copula between student and teacher errors
+        "teacher_z",  # Φ⁻¹(teacher_accuracy): the teacher is right when its latent is below it
     ),
 )
 SEG_CUM_WEIGHT = SEGMENT["cum_weight"]
@@ -198,6 +204,8 @@ SEG_CONF_CORRECT = SEGMENT["confidence_correct"]
 SEG_CONF_WRONG = SEGMENT["confidence_wrong"]
 SEG_TOKENS_IN = SEGMENT["tokens_in"]
 SEG_TOKENS_OUT = SEGMENT["tokens_out"]
+SEG_ERROR_CORRELATION = SEGMENT["error_correlation"]
+SEG_TEACHER_Z = SEGMENT["teacher_z"]
 SEG_FIELDS = SEGMENT.size
 
 # the scenario's models and router, built by name in sim.engine.parameters and handed to the
@@ -219,6 +227,8 @@ MODEL = Layout(
         "verifier_usd_per_call",
         "dist_verifier_latency",
         "on_flag_human",
+        "checks_teacher",  # 1: the verifier also checks the teacher's answer to a flagged call
+        "has_human",  # 1 when there are reviewers (a flagged teacher answer goes to them)
         "human_usd_per_review",
         "dist_human_review",
         "human_accuracy",
@@ -236,6 +246,8 @@ MODEL = Layout(
         "col_audit",
         "col_secondary",  # the first of n_secondary columns
         "n_secondary",
+        "col_teacher_check",
+        "col_teacher_check_latency",
         "audit_rate",
         "horizon_s",  # the end of simulated time: student work after it is backlog
     ),
@@ -278,6 +290,7 @@ ROUTE = Layout(
         "confidence",
         "wait",  # the student queue's wait
         "fell_back",  # 1: counted as a fallback (cascade and verify)
+        "teacher_started",  # a review of the teacher's flagged answer: when it started (else NaN)
     ),
 )
 DRAW = Layout(
@@ -295,6 +308,8 @@ DRAW = Layout(
         "u_human_review",
         "u_human_correct",
         "u_audit",
+        "u_teacher_check",
+        "u_teacher_check_latency",
     ),
 )
 Route = namedtuple("Route", ROUTE.names)

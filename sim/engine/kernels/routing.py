@@ -175,7 +175,9 @@ def route_call(policy, u, draw, seg_params, m, spec, table, free_at, outages, co
     fell_back = fallback != SOURCE_NONE and escalates(policy)
     if fell_back:
         counts[FALLBACKS] += 1
-    return Route(ready, student_at, float(fallback), confidence, wait, 1.0 if fell_back else 0.0)
+    return Route(
+        ready, student_at, float(fallback), confidence, wait, 1.0 if fell_back else 0.0, np.nan
+    )
 
 
 @step

@@ -1,4 +1,5 @@
-"""Settling a routed call: the teacher's or a reviewer's answer, then the deadline.
+"""Settling a routed call: the teacher's or a reviewer's answer, the verifier's check of the
+teacher's answer, then the deadline.
 
 Each step returns the call's Settled: who gave the final answer (SOURCE_*, SOURCE_NONE for none),
 when (answer_at, absolute seconds; inf when never), when the teacher call started (NaN when none
@@ -20,9 +21,13 @@ from sim.engine.kernels.layout import (
     SOURCE_STUDENT,
     SOURCE_TEACHER,
     TEACHER_CALLS,
+    TEACHER_CHECKS,
+    TEACHER_FLAGS,
     TEACHER_USD,
     TEACHER_WAIT_SUM,
     UNAVAILABLE,
+    VERIFIER_USD,
+    Route,
 )
 from sim.engine.kernels.queueing import take_slot
 from sim.engine.kernels.sampling import quantile
@@ -80,7 +85,8 @@ def settle_review(route, m, spec, table, reviewers_free_at, counts, values, u_re
     values[HUMAN_WAIT_SUM] += start - route.ready
     values[HUMAN_USD] += m.human_usd_per_review
     counts[HUMAN_REVIEWS] += 1
-    return Settled(SOURCE_HUMAN, start + review, np.nan, u_correct < m.human_accuracy)
+    correct = u_correct < m.human_accuracy
+    return Settled(SOURCE_HUMAN, start + review, route.teacher_started, correct)
 
 
 @step
@@ -95,6 +101,45 @@ def settle(draw, route, m, spec, table, minute_ring, reviewers_free_at, state, o
         return settle_review(route, m, spec, table, reviewers_free_at, counts, values,
                              draw.u_human_review, draw.u_human_correct)  # fmt: skip
     return Settled(SOURCE_STUDENT, route.student_at, np.nan, draw.student_correct > 0.0)
+
+
+@step
+def _late(draw, settled, m):
+    """Does the settled answer come after router.deadline_s (never without one, or inf)?"""
+    return m.deadline_s > 0.0 and not settled.answer_at - draw.arrival <= m.deadline_s
+
+
+@step
+def check_teacher(draw, route, settled, m, spec, table, counts, values):
+    """verifier.checks_teacher: the verifier checks the teacher's answer to a flagged call.
+
+    Returns (settled, route, escalated). Only a flagged call (verify's teacher fallback after a
+    student answer; m.checks_teacher is 0 under other policies) whose teacher answered by the
+    deadline is checked: at the verifier's price, after its latency (the answer is returned once
+    checked), flagged with its recall when the teacher is wrong and its false positive rate when
+    right. A flagged answer checked by the deadline goes to review when there are reviewers
+    (escalated: route becomes the review's, ready when the check ends); without them the teacher's
+    answer is returned, counted in counts[TEACHER_FLAGS]. counts float64[COUNTS fields] (the call's
+    segment's row) and values float64[VALUES fields] count checks, flags and the verifier's cost.
+    """
+    if m.checks_teacher == 0.0 or int(route.fallback) != SOURCE_TEACHER:
+        return settled, route, False
+    if route.student_at < 0.0 or settled.source != SOURCE_TEACHER or _late(draw, settled, m):
+        return settled, route, False  # bypassed, the teacher unavailable, or too late
+    counts[TEACHER_CHECKS] += 1
+    values[VERIFIER_USD] += m.verifier_usd_per_call
+    latency = quantile(int(m.dist_verifier_latency), draw.u_teacher_check_latency, spec, table)
+    checked_at = settled.answer_at + latency
+    checked = Settled(SOURCE_TEACHER, checked_at, settled.teacher_started, settled.correct)
+    flag_p = m.verifier_fpr if settled.correct else m.verifier_recall
+    if not draw.u_teacher_check < flag_p:
+        return checked, route, False
+    counts[TEACHER_FLAGS] += 1
+    if m.has_human == 0.0 or _late(draw, checked, m):
+        return checked, route, False
+    review = Route(checked_at, route.student_at, float(SOURCE_HUMAN), route.confidence,
+                   route.wait, route.fell_back, settled.teacher_started)  # fmt: skip
+    return checked, review, True
 
 
 @step

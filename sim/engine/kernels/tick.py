@@ -31,7 +31,7 @@ from sim.engine.kernels.layout import (
 from sim.engine.kernels.outcome import count_outcome, write_sample
 from sim.engine.kernels.pending import pop, push
 from sim.engine.kernels.routing import route_call
-from sim.engine.kernels.settle import apply_deadline, settle
+from sim.engine.kernels.settle import apply_deadline, check_teacher, settle, settle_review
 
 
 @step
@@ -54,6 +54,20 @@ def _defers(route, m):
         fallback == SOURCE_HUMAN and m.reviewer_pool > 0
     )
     return needs
+
+
+@step
+def _defer(route, draw, secondary, first, m, row, pending, state):
+    """Push the call into the pending heap float64[capacity, CALL fields] to be settled when
+    route.ready comes (its secondary latents read from secondary at first, see to_row); False when
+    the heap is full (an extreme backlog: the caller settles it at once, slightly out of order,
+    counted in state[STATE_CLAMPED])."""
+    if state[STATE_PENDING] >= pending.shape[0]:
+        state[STATE_CLAMPED] += 1
+        return False
+    to_row(route, draw, secondary, first, m, row)
+    state[STATE_PENDING] = push(pending, state[STATE_PENDING], row)
+    return True
 
 
 @kernel
@@ -131,17 +145,21 @@ def run_tick(
             )
             secondary, secondary_at = u, int(m.col_secondary)
             if _defers(route, m) and route.ready > t:
-                # a full heap (an extreme backlog) settles the call at once, slightly out of order
-                if state[STATE_PENDING] < pending.shape[0]:
-                    to_row(route, draw, u, m, row)
-                    state[STATE_PENDING] = push(pending, state[STATE_PENDING], row)
+                if _defer(route, draw, secondary, secondary_at, m, row, pending, state):
                     continue
-                state[STATE_CLAMPED] += 1
         else:
             return sampled
         counts = out_counts[int(draw.segment)]
         settled = settle(draw, route, m, spec, table, minute_ring, reviewers_free_at, state,
                          outages, counts, out_values)  # fmt: skip
+        settled, route, escalated = check_teacher(draw, route, settled, m, spec, table, counts,
+                                                  out_values)  # fmt: skip
+        if escalated:  # the verifier flagged the teacher's answer: a person reviews it
+            if _defers(route, m) and _defer(route, draw, secondary, secondary_at, m, row, pending,
+                                            state):  # fmt: skip
+                continue
+            settled = settle_review(route, m, spec, table, reviewers_free_at, counts, out_values,
+                                    draw.u_human_review, draw.u_human_correct)  # fmt: skip
         settled = apply_deadline(draw, route, settled, m, counts)
         latency, first = count_outcome(policy, draw, route, settled, m, secondary, secondary_at,
                                        secondary_quality, counts, out_values, out_hist,
