@@ -4,6 +4,26 @@ The driver below calls one named step per stage of a request: next_arrival, draw
 settle (the teacher's or a reviewer's answer), apply_deadline, count_outcome, write_sample. Each
 request reads the same uniforms whatever the policy, so two policies run on one seed see the same
 requests (common random numbers).
+
+run_tick's arguments:
+- the tick: uniforms float64[candidates, width] (UNIFORMS columns, then the optional latents),
+  spacing_end the last normalised exponential spacing, replayed float64[candidates or 0, REPLAY
+  fields] a trace's calls, [t0, t1) the tick, settle_until t1 (or inf at the end of the horizon);
+- the scenario (sim.engine.parameters): policy the code, traffic the rate parameters, seg_params
+  float64[segments, SEGMENT fields], m a ModelParams, spec and table the quantile tables, outages
+  float64[n, 2], secondary_quality float64[K];
+- carried across ticks: free_at float64[slots] and reviewers_free_at float64[reviewers] (heaps of
+  free times), minute_ring int64[minutes, 2] (the teacher's limiter), state int64[STATE fields],
+  pending float64[capacity, CALL fields] (the heap of deferred calls), sample_every the sampling
+  period in calls (0: none);
+- outputs: out_counts float64[segments, COUNTS fields], out_values float64[VALUES fields],
+  out_hist and out_first_hist int64[LATENCY_BINS], out_secondary float64[K], out_sample
+  float64[rows, SAMPLE fields].
+
+Calls that need an order-sensitive shared resource (a rate-limited teacher, a finite reviewers'
+pool) wait in `pending` and are settled in the order they become ready: those ready before an
+arrival are settled before it, those ready before settle_until at the end of the tick; the rest
+carry over and count in a later tick.
 """
 
 import numpy as np
@@ -78,34 +98,11 @@ def run_tick(
     out_counts, out_values, out_hist, out_first_hist, out_secondary, out_sample,  # the outputs
 ):  # fmt: skip
     """Simulate arrivals in [t0, t1), accumulating into the out arrays; return the sample rows.
-
-    The tick: uniforms float64[candidates, width] (UNIFORMS columns, then the optional latents),
-    spacing_end the last normalised exponential spacing, replayed float64[candidates or 0, REPLAY
-    fields] a trace's calls; settle_until is t1, or inf at the end of the horizon.
-    The scenario (sim.engine.parameters): policy the code, traffic the rate parameters,
-    seg_params float64[segments, SEGMENT fields], m a ModelParams, spec and table the quantile
-    tables, outages float64[n, 2], secondary_quality float64[K].
-    Carried across ticks: free_at float64[slots] and reviewers_free_at float64[reviewers] (heaps
-    of free times), minute_ring int64[minutes, 2] (the teacher's limiter), state int64[STATE
-    fields], pending float64[capacity, CALL fields] (the heap of deferred calls), sample_every
-    the sampling period in calls (0: none).
-    Outputs: out_counts float64[segments, COUNTS fields], out_values float64[VALUES fields],
-    out_hist and out_first_hist int64[LATENCY_BINS], out_secondary float64[K], out_sample
-    float64[rows, SAMPLE fields].
-
-    Calls that need an order-sensitive shared resource wait in `pending` and are settled in the
-    order they become ready: those ready before an arrival are settled before it, those ready
-    before settle_until at the end of the tick; the rest carry over and count in a later tick.
-    """
+    The arguments, their shapes and meanings are in this module's docstring."""
     # borrowed views (sim.engine.kernels.borrow): the steps below pass them around for free
     uniforms, replayed, traffic = borrow(uniforms), borrow(replayed), borrow(traffic)
-    seg_params, spec, table, outages = (
-        borrow(seg_params),
-        borrow(spec),
-        borrow(table),
-        borrow(outages),
-    )
-    secondary_quality = borrow(secondary_quality)
+    seg_params, spec, table = borrow(seg_params), borrow(spec), borrow(table)
+    outages, secondary_quality = borrow(outages), borrow(secondary_quality)
     free_at, reviewers_free_at = borrow(free_at), borrow(reviewers_free_at)
     minute_ring, state, pending = borrow(minute_ring), borrow(state), borrow(pending)
     out_counts, out_values = borrow(out_counts), borrow(out_values)
