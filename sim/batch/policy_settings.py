@@ -10,7 +10,6 @@ field that is also a `--grid` axis is refused, since the grid would not vary it 
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +47,10 @@ def parse(items: list[str]) -> dict[str, dict[str, Any]]:
                 f"expected --policy P for each policy"
             )
         else:
-            settings[path] = _value(text)
+            settings[path] = scenario_file.parse_value(text)
     if problems:
         raise BadInput(list(dict.fromkeys(problems)))
     return chosen
-
-
-def _value(text: str) -> Any:
-    """A setting's value as `--set` reads it: TOML, else the text itself."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def check(

@@ -314,7 +314,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     if "=" not in item:
         raise BadInput([f"--set {item}: no '='; expected path=value, e.g. router.threshold=0.9"])
     path, text = (part.strip() for part in item.split("=", 1))
-    value = _parse_value(text)
+    value = parse_value(text)
     where = f"--set {path}"
     tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
     if not tokens or "".join(t if t.startswith("[") else "." + t for t in tokens).lstrip(".") != (
@@ -374,7 +374,8 @@ def _member_model(model: Any, item: Any) -> Any:
     return model
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A `--set` value: TOML value syntax, else the text itself (an unquoted string)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
