@@ -5,8 +5,8 @@ The map, from what a run is asked to what it answers (each layer imports only la
 - `scenario/`  what a run is asked: pydantic models, distributions, policies, file loading, grids
 - `data/`      files read: empirical samples, traces, logs
 - `engine/`    the fast engine (`control` + numba `kernels/`) and its readable `reference` twin
-- `analysis/`  aggregates to answers: metrics, economics, break-even, plan vs reality, the one
-  verdict (`decision`), signals, work
+- `analysis/`  aggregates to answers: metrics, economics, priced failures, break-even, plan vs
+  reality, the one verdict (`decision`), deadlines, monitoring, signals, work
 - `batch/`     many runs: compare, sweep, stress, executors
 - `fit/`       inputs fitted from data: traffic, calibration
 - `report/`    the run report: HTML page and figures
