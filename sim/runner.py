@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import results
-from sim.analysis import failure_cost, metrics
+from sim.analysis import decision, metrics
 from sim.clock import DAY_S
 from sim.engine.aggregates import Aggregates
 from sim.engine.control import run_fast
@@ -182,7 +182,7 @@ RISK_ROWS = {  # after a plain figure, its risk-adjusted twin, when failures are
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The run table's (label, key) rows, with the risk-adjusted ones when failures are priced."""
-    priced = failure_cost.shown(summary)
+    priced = decision.failures_priced(summary)
     return [
         row
         for plain in SUMMARY_ROWS

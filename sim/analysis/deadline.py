@@ -43,6 +43,16 @@ def fails_on_deadline(router: dict[str, Any], policy_name: Any) -> bool:
     return no_student or router.get("on_deadline") == "fail"
 
 
+def returned_student(summary: dict[str, Any], router: dict[str, Any]) -> bool:
+    """Whether fallbacks the deadline abandoned returned the student's answer: then some flagged
+    (or below-threshold) student answers reached users all the same (from the summary and the
+    resolved scenario's `[router]`)."""
+    policy = BY_NAME.get(str(summary.get("policy")))
+    escalates = policy is not None and policy.escalates
+    abandoned = (summary.get("abandoned_rate") or 0.0) > 0
+    return escalates and abandoned and not fails_on_deadline(router, summary.get("policy"))
+
+
 def instead(router: dict[str, Any], policy_name: Any) -> str:
     """What an abandoned call got, in words (from the resolved scenario's `[router]`)."""
     if fails_on_deadline(router, policy_name):

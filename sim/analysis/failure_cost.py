@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.analysis import decision, economics
+from sim.analysis import economics
 from sim.engine.aggregates import Aggregates
 from sim.engine.kernels import layout
 from sim.scenario.models import Scenario
@@ -99,9 +99,3 @@ def risk_adjusted(row: dict[str, Any], series: pl.DataFrame, end_s: np.ndarray) 
             end_s,
         ),
     }
-
-
-def shown(summary: dict[str, Any]) -> bool:
-    """Whether a summary has priced failures to show (on either side): the run table and the
-    report add the risk-adjusted figures only then, since otherwise they equal the plain ones."""
-    return decision.failures_priced(summary)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.analysis import decision, economics
+from sim.analysis import deadline, decision, economics
 from sim.scenario.models import Scenario
 from sim.scenario.policies import BY_NAME
 
@@ -111,9 +111,7 @@ def warnings(scenario: Scenario, summary: dict[str, Any], series: pl.DataFrame) 
             + (
                 "some were sent to the teacher but returned anyway when the deadline abandoned "
                 "the fallback."
-                if (summary.get("abandoned_rate") or 0.0) > 0
-                and policy.escalates
-                and scenario.router.on_deadline == "return_student"
+                if deadline.returned_student(summary, scenario.router.model_dump())
                 else "nothing flags it."
             )
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.analysis import deadline, decision, failure_cost
+from sim.analysis import deadline, decision
 from sim.formatting import count, days, for_metric, metric_band, money, seconds, share
 from sim.report.loading import Run
 from sim.report.series import teacher_error
@@ -93,22 +93,10 @@ def verdict(run: Run) -> tuple[str, str]:
             _break_even_sentence(s),
             routing_sentence(run),
         ]
-    parts += _quality_sentences(s, policy, _returned_at_deadline(run))
-    return decision_.verdict, " ".join(parts)
-
-
-def _returned_at_deadline(run: Run) -> bool:
-    """Whether fallbacks abandoned at the deadline returned the student's answer: then some silent
-    failures were flagged (or below the threshold) and returned all the same."""
-    s = run.summary
-    policy = _policy(s.get("policy"))
-    escalates = policy is not None and policy.escalates
-    router = run.scenario.get("router", {})
-    return (
-        escalates
-        and (s.get("abandoned_rate") or 0.0) > 0
-        and not deadline.fails_on_deadline(router, s.get("policy"))
+    parts += _quality_sentences(
+        s, policy, deadline.returned_student(run.summary, run.scenario.get("router", {}))
     )
+    return decision_.verdict, " ".join(parts)
 
 
 def _money_sentence(run: Run) -> str:
@@ -291,7 +279,7 @@ def key_numbers(summary: dict[str, Any]) -> dict[str, list[Row]]:
             ("break-even day (simulated)", "break_even_day"),
         )
     ]
-    if failure_cost.shown(summary):
+    if decision.failures_priced(summary):
         money_rows += [_row(summary, label, key) for label, key in RISK_ADJUSTED]
     quality = [
         _row(summary, label, key)

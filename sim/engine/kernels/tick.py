@@ -67,13 +67,12 @@ def _pending_first(pending, state, t, arrived, settle_until):
 
 @step
 def _defers(route, m):
-    """Does the call wait in the pending heap for an order-sensitive resource (a rate-limited
-    teacher, a finite reviewers' pool) that it will reach later than its arrival?"""
+    """Does the call's fallback need an order-sensitive resource (a rate-limited teacher, a finite
+    reviewers' pool), so that it waits in the pending heap until it is ready?"""
     fallback = int(route.fallback)
-    needs = (fallback == SOURCE_TEACHER and m.rate_limit_per_min > 0) or (
+    return (fallback == SOURCE_TEACHER and m.rate_limit_per_min > 0) or (
         fallback == SOURCE_HUMAN and m.reviewer_pool > 0
     )
-    return needs
 
 
 @step
